@@ -1,0 +1,5 @@
+"""Kubernetes target: pulumi-kubernetes components (type tokens ``mlops:kubernetes:<Type>``)."""
+
+from components.kubernetes.platform import KubernetesPlatform, KubernetesPlatformArgs
+
+__all__ = ["KubernetesPlatform", "KubernetesPlatformArgs"]

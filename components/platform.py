@@ -1,0 +1,28 @@
+"""Pick the platform component for the environment's target."""
+
+from __future__ import annotations
+
+import pulumi
+
+from mlops_dsl.loader import ResolvedSpec
+from mlops_dsl.spec.environment import AwsTarget, KubernetesTarget, LocalTarget
+
+
+def build_platform(spec: ResolvedSpec, opts: pulumi.ResourceOptions | None = None) -> pulumi.ComponentResource:
+    """Build the one platform component that deploys ``spec`` to its target."""
+    # Imported here so a kubernetes stack never loads the AWS provider, and back.
+    match spec.target:
+        case KubernetesTarget():
+            from components.kubernetes import KubernetesPlatform, KubernetesPlatformArgs
+
+            return KubernetesPlatform(spec.platform.name, KubernetesPlatformArgs(spec), opts)
+        case AwsTarget():
+            from components.aws import AwsPlatform, AwsPlatformArgs
+
+            return AwsPlatform(spec.platform.name, AwsPlatformArgs(spec), opts)
+        case LocalTarget():
+            raise pulumi.RunError(
+                f"environment {spec.environment!r} has the local target, which runs with `mlops up --env {spec.environment}`; "
+                "Pulumi stacks deploy kubernetes and aws environments"
+            )
+    raise pulumi.RunError(f"no Pulumi component for target {spec.target.kind!r}")

@@ -1,0 +1,138 @@
+"""The ``mlops`` command line tool.
+
+Exit codes: 0 when all is well, 2 for any mistake of the user's (a spec, a
+stack, an argument), each reported as one line that names the file, the field
+path, what was given and what is allowed. Never a traceback for those.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import NoReturn
+
+from mlops_dsl import __version__
+from mlops_dsl.loader import ResolvedSpec, load_platform
+from mlops_dsl.problems import Problem, SpecError
+from mlops_dsl.spec.platform import Platform
+from mlops_dsl.stack import find_project, load_stack
+
+USAGE_ERROR = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage mistake is one line (plus exit code 2), not a usage dump."""
+
+    def error(self, message: str) -> NoReturn:
+        sys.stderr.write(f"{self.prog}: {message} (see {self.prog} --help)\n")
+        raise SystemExit(USAGE_ERROR)
+
+
+def _summary(resolved: ResolvedSpec) -> str:
+    platform = resolved.platform
+    monitors = sum(len(m.monitors) for m in platform.models)
+    plural = "" if len(platform.models) == 1 else "s"
+    return (
+        f"valid: target {resolved.target.kind}, stage {resolved.stage}, {len(platform.models)} model{plural}, "
+        f"{len(platform.feature_store.feature_views)} feature views, {monitors} monitors"
+    )
+
+
+def _validate(args: argparse.Namespace) -> int:
+    resolved: list[tuple[str, ResolvedSpec]] = []
+    if args.stack or (args.spec is None and args.env is None):
+        project = find_project()
+        stacks = [args.stack] if args.stack else project.stack_names()
+        if not stacks:
+            raise SpecError([Problem("", "no stack files to validate; give a SPEC_FILE or add stacks", source=str(project.stack_dir))])
+        problems: list[Problem] = []
+        for stack in stacks:
+            try:
+                spec = load_stack(project, stack, Path(args.spec) if args.spec else None)
+            except SpecError as error:
+                problems += error.problems
+                continue
+            resolved.append((f"stack {stack}", spec))
+        if problems:
+            raise SpecError(problems)
+    else:
+        if args.spec is None:
+            raise SpecError([Problem("", "--env needs a SPEC_FILE (or use --stack)", source="mlops validate")])
+        for name, spec in load_platform(args.spec, environment=args.env).items():
+            resolved.append((f"{spec.source} [{name}]", spec))
+    for label, spec in resolved:
+        print(f"{label}: {_summary(spec)}")
+    return 0
+
+
+def _schema(args: argparse.Namespace) -> int:
+    schema = Platform.model_json_schema(mode="validation")
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "MLOps platform spec"
+    text = json.dumps(schema, indent=2, sort_keys=True) + "\n"
+    if args.out:
+        try:
+            Path(args.out).write_text(text)
+        except OSError as error:
+            raise SpecError([Problem("", f"cannot write the schema: {error.strerror}", source=args.out)]) from None
+        print(f"wrote {args.out}")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``mlops`` argument parser with every subcommand."""
+    parser = _Parser(prog="mlops", description="Describe an MLOps platform as a typed Python spec; validate and deploy it.")
+    parser.add_argument("--version", action="version", version=f"mlops {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    validate = commands.add_parser(
+        "validate",
+        help="check a spec (every environment) or a stack; exit 2 with one line per problem",
+        description="With no arguments, validate every stack of the project. With SPEC_FILE, validate every "
+        "environment the spec declares (or --env NAME). With --stack, validate what that stack deploys.",
+    )
+    validate.add_argument("spec", nargs="?", metavar="SPEC_FILE", help="a Python file that declares a Platform")
+    validate.add_argument("--stack", metavar="NAME", help="a stack under stacks/ (its spec, environment and overrides)")
+    validate.add_argument("--env", metavar="NAME", help="validate only this environment of SPEC_FILE")
+    validate.set_defaults(handler=_validate)
+
+    schema = commands.add_parser("schema", help="print the JSON Schema of the spec, for editors")
+    schema.add_argument("--out", metavar="FILE", help="write to FILE instead of standard output")
+    schema.set_defaults(handler=_schema)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``mlops`` command line; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler: Callable[[argparse.Namespace], int] | None = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help(sys.stderr)
+        return USAGE_ERROR
+    try:
+        return handler(args)
+    except SpecError as error:
+        for problem in error.problems:
+            print(problem.render(), file=sys.stderr)
+        return USAGE_ERROR
+    except KeyboardInterrupt:
+        print("mlops: interrupted", file=sys.stderr)
+        return 130
+    except Exception as error:  # noqa: BLE001 - a bug of ours: one line, and the traceback on request
+        if os.environ.get("MLOPS_DEBUG"):
+            traceback.print_exc()
+        print(f"mlops: internal error: {type(error).__name__}: {error} (set MLOPS_DEBUG=1 for a traceback)", file=sys.stderr)
+        return 1
+
+
+def run() -> NoReturn:
+    """Console-script entry point."""
+    raise SystemExit(main())

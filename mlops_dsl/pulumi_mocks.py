@@ -1,0 +1,230 @@
+"""Run a Pulumi program under the SDK's mocks and record every resource it declares.
+
+This is Pulumi's documented way to test programs without the CLI or a cloud
+(``pulumi.runtime.set_mocks``). Each run gets a fresh event loop and a fresh
+copy of the SDK's context variables, so runs never leak state into each other.
+The recording keeps each resource's type, name, parent and inputs, so tests
+(and ``mlops plan``) assert on inputs directly instead of nesting ``apply``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import json
+import os
+import runpy
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+from pulumi.runtime import rpc
+from pulumi.runtime.mocks import MockMonitor
+from pulumi.runtime.stack import run_pulumi_func
+
+from mlops_dsl.stack import Project, stack_config
+
+FAKE_ACCOUNT = "123456789012"
+
+
+@dataclass(frozen=True)
+class Secret:
+    """An input the program marked secret; its value is kept for assertions, never printed by plans."""
+
+    value: Any
+
+
+@dataclass(frozen=True)
+class RecordedResource:
+    """One resource as the program declared it."""
+
+    type: str
+    name: str
+    urn: str
+    parent: str | None
+    custom: bool
+    inputs: dict[str, Any]
+    provider: str | None = None
+    dependencies: tuple[str, ...] = ()
+
+
+@dataclass
+class MockRun:
+    """Everything one program run declared, and its stack outputs."""
+
+    resources: list[RecordedResource] = field(default_factory=list)
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+    def of_type(self, type_token: str) -> list[RecordedResource]:
+        """Every resource of this type, in declaration order."""
+        return [r for r in self.resources if r.type == type_token]
+
+    def one(self, type_token: str, name: str | None = None) -> RecordedResource:
+        """The single resource of this type (and name); fails loudly otherwise."""
+        found = [r for r in self.of_type(type_token) if name is None or r.name == name]
+        if len(found) != 1:
+            names = [r.name for r in self.of_type(type_token)]
+            raise LookupError(f"expected one {type_token}{f' named {name}' if name else ''}, found {len(found)} among {names}")
+        return found[0]
+
+    def by_urn(self, urn: str) -> RecordedResource:
+        """The resource with this URN."""
+        return next(r for r in self.resources if r.urn == urn)
+
+
+def _unwrap(value: Any) -> Any:
+    if rpc.is_rpc_secret(value):
+        return Secret(_unwrap(value["value"]))
+    if isinstance(value, dict):
+        return {k: _unwrap(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_unwrap(v) for v in value]
+    return value
+
+
+def reveal(value: Any) -> Any:
+    """The inputs with every :class:`Secret` replaced by its value."""
+    if isinstance(value, Secret):
+        return reveal(value.value)
+    if isinstance(value, dict):
+        return {k: reveal(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [reveal(v) for v in value]
+    return value
+
+
+class PlatformMocks(pulumi.runtime.Mocks):
+    """Answers the engine's questions the way a fresh deployment would, deterministically.
+
+    A resource's outputs are its inputs plus what the cloud would add: an id,
+    and for AWS resources an ARN in a fixed fake account.
+    """
+
+    def __init__(self, region: str = "eu-west-1") -> None:
+        self.region = region
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        state = dict(args.inputs)
+        resource_id = f"{args.name}-id"
+        if args.typ.startswith("aws:"):
+            service = args.typ.split(":")[1].split("/")[0]
+            state.setdefault("arn", f"arn:aws:{service}:{self.region}:{FAKE_ACCOUNT}:{args.name}")
+            state.setdefault("name", args.name)
+        if args.typ.startswith("kubernetes:") and "metadata" in state:
+            metadata = dict(state["metadata"] or {})
+            metadata.setdefault("name", args.name)
+            state["metadata"] = metadata
+        return resource_id, state
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
+        if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
+            return {"accountId": FAKE_ACCOUNT, "arn": f"arn:aws:iam::{FAKE_ACCOUNT}:user/mock", "userId": "mock"}
+        if args.token == "aws:index/getRegion:getRegion":
+            return {"name": self.region, "region": self.region, "id": self.region}
+        if args.token == "aws:index/getPartition:getPartition":
+            return {"partition": "aws", "dnsSuffix": "amazonaws.com"}
+        return {}
+
+
+class RecordingMonitor(MockMonitor):
+    """A mock resource monitor that keeps every registration, in order."""
+
+    def __init__(self, mocks: pulumi.runtime.Mocks) -> None:
+        super().__init__(mocks)
+        self.recorded: list[RecordedResource] = []
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - the gRPC method name
+        response = super().RegisterResource(request)
+        if request.type != "pulumi:pulumi:Stack":
+            self.recorded.append(
+                RecordedResource(
+                    type=request.type,
+                    name=request.name,
+                    urn=response.urn,
+                    parent=request.parent or None,
+                    custom=bool(request.custom),
+                    inputs=_unwrap(rpc.deserialize_properties(request.object)),
+                    provider=request.provider or None,
+                    dependencies=tuple(request.dependencies),
+                )
+            )
+        return response
+
+
+def run_under_mocks(
+    program: Callable[[], None],
+    *,
+    project: str,
+    stack: str,
+    config: dict[str, Any] | None = None,
+    secret_keys: list[str] | None = None,
+    preview: bool = False,
+    mocks: pulumi.runtime.Mocks | None = None,
+) -> MockRun:
+    """Run ``program`` under mocks with a fresh event loop; return what it declared.
+
+    ``config`` uses the CLI's keys (``"mlops:environment"``); non-string values
+    are passed as JSON, as the CLI does for structured config.
+    """
+    context = contextvars.Context()
+    return context.run(_run, program, project, stack, config or {}, secret_keys or [], preview, mocks or PlatformMocks())
+
+
+def _run(
+    program: Callable[[], None],
+    project: str,
+    stack: str,
+    config: dict[str, Any],
+    secret_keys: list[str],
+    preview: bool,
+    mocks: pulumi.runtime.Mocks,
+) -> MockRun:
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        encoded = {key: value if isinstance(value, str) else json.dumps(value) for key, value in config.items()}
+        pulumi.runtime.set_all_config(encoded, secret_keys)
+        monitor = RecordingMonitor(mocks)
+        pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=preview, monitor=monitor)
+        loop.run_until_complete(run_pulumi_func(program))
+        root = pulumi.runtime.settings.get_root_resource()
+        outputs: dict[str, Any] = {}
+        if root is not None:
+            exported = getattr(root, "outputs", {})
+            for name, value in exported.items():
+                outputs[name] = loop.run_until_complete(pulumi.Output.from_input(value).future())
+        return MockRun(monitor.recorded, outputs)
+    finally:
+        loop.close()
+        asyncio.set_event_loop(None)
+
+
+def run_stack(project: Project, stack: str, *, secrets: dict[str, str] | None = None, **kwargs: Any) -> MockRun:
+    """Run the project's ``__main__.py`` for a stack, as ``pulumi up`` would, under mocks.
+
+    The stack file's config is passed as the CLI would pass it. Encrypted
+    (``secure:``) values cannot be decrypted without the Pulumi CLI, so they and
+    any ``secrets`` given here are passed as secret config with stand-in values.
+    """
+    config = stack_config(project, stack)
+    given = {f"{project.name}:{name}": value for name, value in (secrets or {}).items()}
+    encrypted = {key for key, value in config.items() if isinstance(value, dict) and set(value) == {"secure"}}
+    config.update({key: f"mock-secret-for-{key}" for key in encrypted})
+    config.update(given)
+    secret_keys = sorted(encrypted | set(given))
+    main = project.root / "__main__.py"
+    previous = Path.cwd()
+    os.chdir(project.root)  # Pulumi runs programs from the project directory.
+    try:
+        return run_under_mocks(
+            lambda: runpy.run_path(str(main), run_name="__main__"),
+            project=project.name,
+            stack=stack,
+            config=config,
+            secret_keys=secret_keys,
+            **kwargs,
+        )
+    finally:
+        os.chdir(previous)

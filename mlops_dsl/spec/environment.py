@@ -1,0 +1,99 @@
+"""Environments: where the platform deploys (its target) and how it differs there.
+
+The same spec deploys to every environment. An environment picks a target and
+may override any field of the spec by its path, for example
+``{"models.churn.serving.replicas": 3}``; a stack's config can add more
+overrides. The merged result is what gets validated and deployed.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, Field, WithJsonSchema
+
+from mlops_dsl.spec.base import Name, SpecModel, spec_error
+
+Stage = Literal["dev", "staging", "prod"]
+STAGES: tuple[str, ...] = ("dev", "staging", "prod")
+
+
+class LocalTarget(SpecModel):
+    """One machine, no cloud: every service runs as a process on ``host``."""
+
+    kind: Literal["local"] = "local"
+    state_dir: str = ".mlops"
+    host: str = "127.0.0.1"
+    base_port: int = Field(default=18080, ge=1024, le=65000)
+
+
+class KubernetesTarget(SpecModel):
+    """A Kubernetes cluster with the Prometheus Operator installed.
+
+    ``namespace`` defaults to ``<platform>-<environment>``. ``prometheus_labels``
+    are the labels the cluster's Prometheus selects rules and monitors by
+    (kube-prometheus-stack's default is ``release: <release name>``).
+    """
+
+    kind: Literal["kubernetes"] = "kubernetes"
+    namespace: Name | None = None
+    context: str | None = None
+    storage_class: str | None = None
+    prometheus_labels: dict[str, str] = Field(default_factory=lambda: {"release": "kube-prometheus-stack"})
+    image_pull_secret: Name | None = None
+
+
+_REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
+_ACCOUNT = re.compile(r"^\d{12}$")
+
+
+def _check_region(value: str) -> str:
+    if not _REGION.match(value):
+        raise spec_error("an AWS region code such as eu-west-1 or us-east-2")
+    return value
+
+
+def _check_account(value: str) -> str:
+    if not _ACCOUNT.match(value):
+        raise spec_error("a 12-digit AWS account id, as a string")
+    return value
+
+
+AwsRegion = Annotated[str, AfterValidator(_check_region), WithJsonSchema({"type": "string", "pattern": _REGION.pattern})]
+AwsAccountId = Annotated[str, AfterValidator(_check_account), WithJsonSchema({"type": "string", "pattern": _ACCOUNT.pattern})]
+
+
+class AwsVpc(SpecModel):
+    """Private networking for SageMaker jobs and endpoints."""
+
+    subnet_ids: list[Annotated[str, Field(pattern=r"^subnet-[0-9a-f]{8,17}$")]] = Field(min_length=1)
+    security_group_ids: list[Annotated[str, Field(pattern=r"^sg-[0-9a-f]{8,17}$")]] = Field(min_length=1)
+
+
+class AwsTarget(SpecModel):
+    """An AWS account and region, realized with SageMaker, S3, CloudWatch and EventBridge."""
+
+    kind: Literal["aws"] = "aws"
+    region: AwsRegion
+    account_id: AwsAccountId | None = None
+    vpc: AwsVpc | None = None
+
+
+Target = Annotated[LocalTarget | KubernetesTarget | AwsTarget, Field(discriminator="kind")]
+"""Where an environment deploys; the ``kind`` field tells which."""
+
+
+class Environment(SpecModel):
+    """One environment: its target, its stage and its overrides of the base spec.
+
+    ``stage`` may be left out for environments named ``dev``, ``staging`` or
+    ``prod``; rules such as "prod approval is manual or gated" key on it.
+    """
+
+    target: Target
+    stage: Stage | None = None
+    overrides: dict[str, Any] = Field(default_factory=dict)
+
+
+__all__ = ["STAGES", "AwsTarget", "AwsVpc", "Environment", "KubernetesTarget", "LocalTarget", "Stage", "Target"]

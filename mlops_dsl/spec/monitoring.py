@@ -1,0 +1,146 @@
+"""Monitoring: named alerts on drift, model quality and service objectives, and where they notify.
+
+Every monitor becomes one alert with the monitor's name: a Prometheus alerting
+rule on Kubernetes and locally, a CloudWatch alarm on AWS. Retraining
+triggers and canary rollbacks refer to monitors by that name.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from mlops_dsl.spec.base import Duration, Name, SecretName, SpecModel
+from mlops_dsl.spec.training import Metric
+
+Severity = Literal["info", "warning", "critical"]
+
+
+class _Monitor(SpecModel):
+    name: Name
+    fire_after: Duration = timedelta(minutes=5)
+    severity: Severity = "warning"
+    notify: list[Name] | None = None
+    description: str = ""
+
+
+class DataDrift(_Monitor):
+    """Fires when the live distribution of named input features drifts from training.
+
+    ``method`` is the population stability index (``psi``) or the two-sample
+    Kolmogorov-Smirnov statistic (``ks``); the alert fires when the score of any
+    named feature stays above ``threshold`` over ``window`` for ``fire_after``.
+    """
+
+    kind: Literal["data_drift"] = "data_drift"
+    features: list[str] = Field(min_length=1)
+    method: Literal["psi", "ks"] = "psi"
+    threshold: float = Field(default=0.2, gt=0)
+    window: Duration = timedelta(hours=1)
+
+
+class PredictionDrift(_Monitor):
+    """Fires when the distribution of the model's predictions drifts from training."""
+
+    kind: Literal["prediction_drift"] = "prediction_drift"
+    method: Literal["psi", "ks"] = "psi"
+    threshold: float = Field(default=0.2, gt=0)
+    window: Duration = timedelta(hours=1)
+
+
+class ModelQuality(_Monitor):
+    """Fires when a quality metric, computed from ground-truth labels, falls below ``threshold``.
+
+    For ``log_loss``, ``rmse`` and ``mae`` the threshold is a ceiling instead.
+    """
+
+    kind: Literal["model_quality"] = "model_quality"
+    metric: Metric
+    threshold: float
+    window: Duration = timedelta(days=1)
+    min_labels: int = Field(default=100, ge=1)
+
+
+class Latency(_Monitor):
+    """A latency objective: fires when the ``quantile`` of request latency exceeds ``threshold``."""
+
+    kind: Literal["latency"] = "latency"
+    quantile: float = Field(default=0.99, gt=0.5, lt=1.0)
+    threshold: Duration
+    window: Duration = timedelta(minutes=5)
+
+
+class ErrorRate(_Monitor):
+    """An error-rate objective: fires when the share of failed requests exceeds ``threshold``."""
+
+    kind: Literal["error_rate"] = "error_rate"
+    threshold: float = Field(gt=0.0, lt=1.0)
+    window: Duration = timedelta(minutes=5)
+
+
+Monitor = Annotated[
+    DataDrift | PredictionDrift | ModelQuality | Latency | ErrorRate,
+    Field(discriminator="kind"),
+]
+"""Any monitor; the ``kind`` field tells which."""
+
+SERVICE_MONITOR_KINDS = ("latency", "error_rate", "model_quality")
+
+
+# --- notification channels ---------------------------------------------------
+
+
+class Slack(SpecModel):
+    """A Slack channel, through an incoming-webhook URL kept as a secret."""
+
+    kind: Literal["slack"] = "slack"
+    name: Name
+    channel: str = Field(pattern=r"^#[\w-]+$")
+    webhook_url_secret: SecretName
+
+
+class Email(SpecModel):
+    """Email to one or more addresses."""
+
+    kind: Literal["email"] = "email"
+    name: Name
+    to: list[Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]] = Field(min_length=1)
+
+
+class PagerDuty(SpecModel):
+    """A PagerDuty service, through an Events API v2 routing key kept as a secret."""
+
+    kind: Literal["pagerduty"] = "pagerduty"
+    name: Name
+    routing_key_secret: SecretName
+
+
+class Webhook(SpecModel):
+    """Any HTTP endpoint that accepts Alertmanager's webhook payload; its URL is a secret."""
+
+    kind: Literal["webhook"] = "webhook"
+    name: Name
+    url_secret: SecretName
+
+
+Channel = Annotated[Slack | Email | PagerDuty | Webhook, Field(discriminator="kind")]
+"""A notification channel; the ``kind`` field tells which."""
+
+
+__all__ = [
+    "SERVICE_MONITOR_KINDS",
+    "Channel",
+    "DataDrift",
+    "Email",
+    "ErrorRate",
+    "Latency",
+    "ModelQuality",
+    "Monitor",
+    "PagerDuty",
+    "PredictionDrift",
+    "Severity",
+    "Slack",
+    "Webhook",
+]

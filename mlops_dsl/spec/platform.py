@@ -1,0 +1,81 @@
+"""The platform: one feature store, its models, their environments and notification channels."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from mlops_dsl.spec.base import Identifier, Name, SecretName, SpecModel
+from mlops_dsl.spec.environment import Environment, LocalTarget
+from mlops_dsl.spec.feature_store import FeatureStore
+from mlops_dsl.spec.monitoring import Channel, Monitor
+from mlops_dsl.spec.registry import Registry
+from mlops_dsl.spec.retraining import Retraining
+from mlops_dsl.spec.serving import Serving
+from mlops_dsl.spec.training import Training
+
+
+class Label(SpecModel):
+    """Where a model's ground truth comes from: a column of a source.
+
+    The label source's rows carry the entity join keys and a timestamp; they are
+    the entity rows that training joins features onto (point in time), and the
+    ground truth that quality monitors compare predictions with.
+    """
+
+    source: Identifier
+    column: Identifier
+
+
+class Model(SpecModel):
+    """One model: its inputs, training, registry, serving, monitors and retraining policy."""
+
+    name: Name
+    description: str = ""
+    task: Literal["classification", "regression"]
+    features: list[str] = Field(min_length=1)
+    label: Label
+    training: Training
+    registry: Registry = Field(default_factory=Registry)
+    serving: Serving = Field(default_factory=Serving)
+    monitors: list[Monitor] = Field(default_factory=list)
+    retraining: Retraining = Field(default_factory=Retraining)
+
+
+class RetrainingWebhook(SpecModel):
+    """How Alertmanager (or EventBridge) authenticates to the retraining trigger.
+
+    ``bearer`` sends the secret as a bearer token; ``hmac`` signs the body with
+    it (an ``X-Signature: sha256=<hex>`` header).
+    """
+
+    auth: Literal["bearer", "hmac"] = "bearer"
+    secret: SecretName = "retrainWebhookToken"
+
+
+def _default_environments() -> dict[str, Environment]:
+    return {"local": Environment(target=LocalTarget(), stage="dev")}
+
+
+class Platform(SpecModel):
+    """A whole MLOps platform, deployable to each of its environments."""
+
+    name: Name
+    description: str = ""
+    image: str = Field(default="ghcr.io/mlops-dsl/runtime:0.1.0", min_length=1)
+    environments: dict[Name, Environment] = Field(default_factory=_default_environments, min_length=1)
+    feature_store: FeatureStore
+    models: list[Model] = Field(min_length=1)
+    notifications: list[Channel] = Field(default_factory=list)
+    retraining_webhook: RetrainingWebhook = Field(default_factory=RetrainingWebhook)
+
+    def model(self, name: str) -> Model:
+        """The model with this name."""
+        for model in self.models:
+            if model.name == name:
+                return model
+        raise KeyError(name)
+
+
+__all__ = ["Label", "Model", "Platform", "RetrainingWebhook"]
