@@ -19,7 +19,7 @@ from typing import NoReturn
 from mlops_dsl import __version__
 from mlops_dsl.loader import ResolvedSpec, load_platform
 from mlops_dsl.problems import Problem, SpecError
-from mlops_dsl.spec.platform import Platform
+from mlops_dsl.schema import json_schema, markdown_reference
 from mlops_dsl.stack import find_project, load_stack
 
 USAGE_ERROR = 2
@@ -71,10 +71,7 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _schema(args: argparse.Namespace) -> int:
-    schema = Platform.model_json_schema(mode="validation")
-    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["title"] = "MLOps platform spec"
-    text = json.dumps(schema, indent=2, sort_keys=True) + "\n"
+    text = markdown_reference() if args.format == "markdown" else json.dumps(json_schema(), indent=2, sort_keys=True) + "\n"
     if args.out:
         try:
             Path(args.out).write_text(text)
@@ -103,7 +100,8 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--env", metavar="NAME", help="validate only this environment of SPEC_FILE")
     validate.set_defaults(handler=_validate)
 
-    schema = commands.add_parser("schema", help="print the JSON Schema of the spec, for editors")
+    schema = commands.add_parser("schema", help="print the JSON Schema of the spec, for editors (or its Markdown reference)")
+    schema.add_argument("--format", choices=("json", "markdown"), default="json", help="JSON Schema (default) or the Markdown reference")
     schema.add_argument("--out", metavar="FILE", help="write to FILE instead of standard output")
     schema.set_defaults(handler=_schema)
     return parser
@@ -126,7 +124,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("mlops: interrupted", file=sys.stderr)
         return 130
-    except Exception as error:  # noqa: BLE001 - a bug of ours: one line, and the traceback on request
+    except Exception as error:
         if os.environ.get("MLOPS_DEBUG"):
             traceback.print_exc()
         print(f"mlops: internal error: {type(error).__name__}: {error} (set MLOPS_DEBUG=1 for a traceback)", file=sys.stderr)

@@ -92,7 +92,7 @@ def import_declaration(path: Path) -> Platform:
         module_spec.loader.exec_module(module)
     except SyntaxError as error:
         raise SpecError([Problem("", f"does not import: SyntaxError: {error.msg}", source=f"{shown}:{error.lineno}")]) from None
-    except Exception as error:  # noqa: BLE001 - any failure of user code is reported, never a traceback
+    except Exception as error:
         line = _line_in(path, error)
         where = f"{shown}:{line}" if line else shown
         summary = str(error).splitlines()[0] if str(error) else ""
@@ -122,9 +122,19 @@ def _find_platform(namespace: dict[str, Any], shown: str) -> Platform:
     if len(found) == 1:
         return next(iter(found.values()))
     if not found:
-        raise SpecError([Problem("", "declares no Platform; allowed: a module-level Platform(...), conventionally named `platform`", source=shown)])
+        raise SpecError(
+            [Problem("", "declares no Platform; allowed: a module-level Platform(...), conventionally named `platform`", source=shown)]
+        )
     raise SpecError(
-        [Problem("", got_allowed(sorted(found), "one Platform, or name the one to deploy `platform`", f"the file declares {len(found)} platforms"), source=shown)]
+        [
+            Problem(
+                "",
+                got_allowed(
+                    sorted(found), "one Platform, or name the one to deploy `platform`", f"the file declares {len(found)} platforms"
+                ),
+                source=shown,
+            )
+        ]
     )
 
 

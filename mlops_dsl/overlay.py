@@ -36,7 +36,9 @@ def apply_overrides(data: dict[str, Any], overrides: dict[str, Any], *, origin: 
         segments = _segments(key)
         at = _Origin(origin, str(key), source)
         if segments[0] in PROTECTED_ROOTS:
-            overlay.problems.append(at.problem(segments[0], "a path into the platform outside 'environments'", "overrides cannot change environments"))
+            overlay.problems.append(
+                at.problem(segments[0], "a path into the platform outside 'environments'", "overrides cannot change environments")
+            )
             continue
         _merge(overlay, overlay.data, segments, value, [], at)
     return overlay

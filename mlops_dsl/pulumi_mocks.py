@@ -118,14 +118,17 @@ class PlatformMocks(pulumi.runtime.Mocks):
             state["metadata"] = metadata
         return resource_id, state
 
-    def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
-        if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
-            return {"accountId": FAKE_ACCOUNT, "arn": f"arn:aws:iam::{FAKE_ACCOUNT}:user/mock", "userId": "mock"}
-        if args.token == "aws:index/getRegion:getRegion":
-            return {"name": self.region, "region": self.region, "id": self.region}
-        if args.token == "aws:index/getPartition:getPartition":
-            return {"partition": "aws", "dnsSuffix": "amazonaws.com"}
-        return {}
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        answers: dict[str, dict[str, Any]] = {
+            "aws:index/getCallerIdentity:getCallerIdentity": {
+                "accountId": FAKE_ACCOUNT,
+                "arn": f"arn:aws:iam::{FAKE_ACCOUNT}:user/mock",
+                "userId": "mock",
+            },
+            "aws:index/getRegion:getRegion": {"name": self.region, "region": self.region, "id": self.region},
+            "aws:index/getPartition:getPartition": {"partition": "aws", "dnsSuffix": "amazonaws.com"},
+        }
+        return answers.get(args.token, {}), None
 
 
 class RecordingMonitor(MockMonitor):
@@ -201,6 +204,10 @@ def _run(
         asyncio.set_event_loop(None)
 
 
+def _run_main(main: Path) -> None:
+    runpy.run_path(str(main), run_name="__main__")
+
+
 def run_stack(project: Project, stack: str, *, secrets: dict[str, str] | None = None, **kwargs: Any) -> MockRun:
     """Run the project's ``__main__.py`` for a stack, as ``pulumi up`` would, under mocks.
 
@@ -219,7 +226,7 @@ def run_stack(project: Project, stack: str, *, secrets: dict[str, str] | None = 
     os.chdir(project.root)  # Pulumi runs programs from the project directory.
     try:
         return run_under_mocks(
-            lambda: runpy.run_path(str(main), run_name="__main__"),
+            lambda: _run_main(main),
             project=project.name,
             stack=stack,
             config=config,

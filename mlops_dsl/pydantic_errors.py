@@ -168,7 +168,7 @@ def _describe(error: Any, place: _Place) -> str:
         return got_allowed(given, f"an object with a '{discriminator}' field (built with one of its classes)")
     if kind in ("model_type", "model_attributes_type", "dict_type"):
         expected = _unwrap(place.field.annotation) if place.field is not None else None
-        what = f"a {expected.__name__}(...) or a dict of its fields" if _is_model(expected) else "a dict"
+        what = f"a {expected.__name__}(...) or a dict of its fields" if expected is not None and _is_model(expected) else "a dict"
         return got_allowed(given, what)
     if kind in ("too_short", "too_long"):
         bound = ctx.get("min_length") if kind == "too_short" else ctx.get("max_length")

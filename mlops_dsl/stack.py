@@ -107,9 +107,15 @@ def read_stack(project: Project, stack: str) -> StackConfig:
     environment = config.get(prefix + "environment")
     overrides = config.get(prefix + "overrides", {})
     if not isinstance(spec, str) or not spec:
-        problems.append(Problem(f"config.{prefix}spec", got_allowed(spec, "the path of the platform spec file, relative to the project"), source=shown))
+        problems.append(
+            Problem(f"config.{prefix}spec", got_allowed(spec, "the path of the platform spec file, relative to the project"), source=shown)
+        )
     if not isinstance(environment, str) or not environment:
-        problems.append(Problem(f"config.{prefix}environment", got_allowed(environment, "the name of an environment declared in the spec"), source=shown))
+        problems.append(
+            Problem(
+                f"config.{prefix}environment", got_allowed(environment, "the name of an environment declared in the spec"), source=shown
+            )
+        )
     if not isinstance(overrides, dict):
         problems.append(Problem(f"config.{prefix}overrides", got_allowed(overrides, "a mapping of spec paths to values"), source=shown))
     if problems:
@@ -150,7 +156,11 @@ def load_stack(project: Project, stack: str, spec: Path | None = None) -> Resolv
         problems.append(
             Problem(
                 f"config.{project.name}:environment",
-                got_allowed(config.environment, "an environment whose target is kubernetes or aws", "the local target runs with `mlops up`, not Pulumi"),
+                got_allowed(
+                    config.environment,
+                    "an environment whose target is kubernetes or aws",
+                    "the local target runs with `mlops up`, not Pulumi",
+                ),
                 source=shown,
                 environment=config.environment,
             )
@@ -159,7 +169,9 @@ def load_stack(project: Project, stack: str, spec: Path | None = None) -> Resolv
         problems.append(
             Problem(
                 f"config.{project.name}:{name}",
-                got_allowed("plain text", f"a secret: pulumi config set --secret {name} <value>", "secrets must not be stored as plain text"),
+                got_allowed(
+                    "plain text", f"a secret: pulumi config set --secret {name} <value>", "secrets must not be stored as plain text"
+                ),
                 source=shown,
                 environment=config.environment,
             )

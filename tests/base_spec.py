@@ -113,20 +113,22 @@ def base_data() -> dict[str, Any]:
     return data
 
 
-def resolve(data: dict[str, Any] | None = None, environment: str | None = None, **changes: Any) -> dict[str, ResolvedSpec]:
-    """Resolve the test platform after applying ``changes`` (override paths, with '__' for '.')."""
+def resolve(
+    changes: dict[str, Any] | None = None, *, data: dict[str, Any] | None = None, environment: str | None = None
+) -> dict[str, ResolvedSpec]:
+    """Resolve the test platform (or ``data``) after applying ``changes``, given as override paths."""
     data = data if data is not None else base_data()
     if changes:
-        overlay = apply_overrides(data, {key.replace("__", "."): value for key, value in changes.items()}, origin="test", source="test")
+        overlay = apply_overrides(data, changes, origin="test", source="test")
         assert not overlay.problems, overlay.problems
         data = overlay.data
     return resolve_data(data, source="spec.py", environment=environment)
 
 
-def problems(data: dict[str, Any] | None = None, environment: str | None = None, **changes: Any) -> list[Problem]:
+def problems(changes: dict[str, Any] | None = None, *, data: dict[str, Any] | None = None, environment: str | None = None) -> list[Problem]:
     """The problems the changed test platform has (empty when it is valid)."""
     try:
-        resolve(data, environment, **changes)
+        resolve(changes, data=data, environment=environment)
     except SpecError as error:
         return error.problems
     return []

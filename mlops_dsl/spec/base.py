@@ -126,14 +126,14 @@ def _check_identifier(value: str) -> str:
 Name = Annotated[
     str,
     AfterValidator(_check_name),
-    WithJsonSchema({"type": "string", "pattern": _NAME.pattern, "maxLength": 63}),
+    WithJsonSchema({"type": "string", "pattern": _NAME.pattern, "maxLength": 63, "description": NAME_RULE}),
 ]
 """A resource name: usable as a Kubernetes object name and in AWS resource names."""
 
 Identifier = Annotated[
     str,
     AfterValidator(_check_identifier),
-    WithJsonSchema({"type": "string", "pattern": _IDENTIFIER.pattern, "maxLength": 63}),
+    WithJsonSchema({"type": "string", "pattern": _IDENTIFIER.pattern, "maxLength": 63, "description": IDENTIFIER_RULE}),
 ]
 """A column-like name: a feature, view, entity or source (Feast and Glue friendly)."""
 
@@ -180,7 +180,7 @@ Duration = Annotated[
     BeforeValidator(parse_duration),
     AfterValidator(_positive_duration),
     PlainSerializer(format_duration, return_type=str),
-    WithJsonSchema({"type": "string", "pattern": _DURATION.pattern, "examples": ["30s", "5m", "1h30m"]}),
+    WithJsonSchema({"type": "string", "pattern": _DURATION.pattern, "description": DURATION_RULE}),
 ]
 """A positive duration, written as Prometheus writes them."""
 
@@ -211,6 +211,8 @@ Cron = Annotated[
 # --- resource quantities -----------------------------------------------------
 
 _CPU = re.compile(r"^(\d+(\.\d+)?|\d+m)$")
+CPU_RULE = "a CPU quantity such as 2, 0.5 or 500m"
+MEMORY_RULE = "a memory quantity such as 512Mi, 4Gi or 1G"
 _MEMORY = re.compile(r"^\d+(\.\d+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$")
 
 
@@ -224,13 +226,13 @@ def _number_to_text(value: Any) -> Any:
 
 def _check_cpu(value: str) -> str:
     if not _CPU.match(value) or float(value.rstrip("m") or 0) <= 0:
-        raise spec_error("a CPU quantity such as 2, 0.5 or 500m")
+        raise spec_error(CPU_RULE)
     return value
 
 
 def _check_memory(value: str) -> str:
     if not _MEMORY.match(value) or float(re.sub(r"[A-Za-z]+$", "", value)) <= 0:
-        raise spec_error("a memory quantity such as 512Mi, 4Gi or 1G")
+        raise spec_error(MEMORY_RULE)
     return value
 
 
@@ -238,30 +240,31 @@ CpuQuantity = Annotated[
     str,
     BeforeValidator(_number_to_text),
     AfterValidator(_check_cpu),
-    WithJsonSchema({"type": ["string", "number"], "pattern": _CPU.pattern}),
+    WithJsonSchema({"type": ["string", "number"], "pattern": _CPU.pattern, "description": CPU_RULE}),
 ]
 """CPU as Kubernetes writes it: cores ("2", "0.5") or millicores ("500m")."""
 
 MemoryQuantity = Annotated[
     str,
     AfterValidator(_check_memory),
-    WithJsonSchema({"type": "string", "pattern": _MEMORY.pattern}),
+    WithJsonSchema({"type": "string", "pattern": _MEMORY.pattern, "description": MEMORY_RULE}),
 ]
 """Memory as Kubernetes writes it: "512Mi", "4Gi"."""
 
 _SECRET_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,62}$")
+SECRET_RULE = "a config key name: a letter, then letters, digits, '_' or '-', at most 63 characters"
 
 
 def _check_secret_name(value: str) -> str:
     if not _SECRET_NAME.match(value):
-        raise spec_error("a config key name: a letter, then letters, digits, '_' or '-', at most 63 characters")
+        raise spec_error(SECRET_RULE)
     return value
 
 
 SecretName = Annotated[
     str,
     AfterValidator(_check_secret_name),
-    WithJsonSchema({"type": "string", "pattern": _SECRET_NAME.pattern}),
+    WithJsonSchema({"type": "string", "pattern": _SECRET_NAME.pattern, "description": SECRET_RULE}),
 ]
 """The name of a secret held outside the spec: a Pulumi config secret on a cloud
 target (``pulumi config set --secret NAME``), an environment variable locally."""

@@ -48,20 +48,28 @@ _REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
 _ACCOUNT = re.compile(r"^\d{12}$")
 
 
+REGION_RULE = "an AWS region code such as eu-west-1 or us-east-2"
+ACCOUNT_RULE = "a 12-digit AWS account id, as a string"
+
+
 def _check_region(value: str) -> str:
     if not _REGION.match(value):
-        raise spec_error("an AWS region code such as eu-west-1 or us-east-2")
+        raise spec_error(REGION_RULE)
     return value
 
 
 def _check_account(value: str) -> str:
     if not _ACCOUNT.match(value):
-        raise spec_error("a 12-digit AWS account id, as a string")
+        raise spec_error(ACCOUNT_RULE)
     return value
 
 
-AwsRegion = Annotated[str, AfterValidator(_check_region), WithJsonSchema({"type": "string", "pattern": _REGION.pattern})]
-AwsAccountId = Annotated[str, AfterValidator(_check_account), WithJsonSchema({"type": "string", "pattern": _ACCOUNT.pattern})]
+AwsRegion = Annotated[
+    str, AfterValidator(_check_region), WithJsonSchema({"type": "string", "pattern": _REGION.pattern, "description": REGION_RULE})
+]
+AwsAccountId = Annotated[
+    str, AfterValidator(_check_account), WithJsonSchema({"type": "string", "pattern": _ACCOUNT.pattern, "description": ACCOUNT_RULE})
+]
 
 
 class AwsVpc(SpecModel):

@@ -9,7 +9,7 @@ from pydantic import Field
 from mlops_dsl.spec.base import SpecModel
 
 LineageField = Literal["data_snapshot", "code_version", "parameters", "metrics", "trigger_reason", "training_baseline"]
-LINEAGE_FIELDS: tuple[str, ...] = (
+LINEAGE_FIELDS: tuple[LineageField, ...] = (
     "data_snapshot",
     "code_version",
     "parameters",

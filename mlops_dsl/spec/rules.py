@@ -153,9 +153,16 @@ def _feature_ref_problem(platform: Platform, ref: str, path: str) -> Problem | N
     if not sep or not view_name or not feature:
         return Problem(path, got_allowed(ref, "a feature reference 'view:feature', such as 'customer_activity:tenure_months'"))
     if view_name not in views:
-        return Problem(path, got_allowed(ref, f"a feature of a declared view: {one_of(set(views))}", f"no feature view named {view_name!r}"))
+        return Problem(
+            path, got_allowed(ref, f"a feature of a declared view: {one_of(set(views))}", f"no feature view named {view_name!r}")
+        )
     if feature not in views[view_name]:
-        return Problem(path, got_allowed(ref, f"a feature of view {view_name!r}: {one_of(views[view_name])}", f"view {view_name!r} has no feature named {feature!r}"))
+        return Problem(
+            path,
+            got_allowed(
+                ref, f"a feature of view {view_name!r}: {one_of(views[view_name])}", f"view {view_name!r} has no feature named {feature!r}"
+            ),
+        )
     return None
 
 
@@ -199,7 +206,10 @@ def _data_validation_names_features(platform: Platform, model: Model, base: str)
     for name, bounds in model.training.data_validation.ranges.items():
         path = join_path(base, "training.data_validation.ranges", name)
         if name not in inputs:
-            yield Problem(path, got_allowed(name, f"an input feature of model {model.name!r}: {one_of(set(model.features))}", "not an input of this model"))
+            yield Problem(
+                path,
+                got_allowed(name, f"an input feature of model {model.name!r}: {one_of(set(model.features))}", "not an input of this model"),
+            )
         if bounds.min is not None and bounds.max is not None and bounds.min > bounds.max:
             yield Problem(join_path(path, "min"), got_allowed(bounds.min, f"at most max ({bounds.max})", "min is above max"))
 
@@ -237,12 +247,10 @@ def _monitors_refer_to_declared_names(platform: Platform, model: Model, base: st
                 continue
             bare = feature.partition(":")[2] or feature
             defined = any(bare in names for names in views.values())
-            reason = (
-                "a feature of the store, but not an input of this model"
-                if defined
-                else "no feature view defines this feature"
+            reason = "a feature of the store, but not an input of this model" if defined else "no feature view defines this feature"
+            yield Problem(
+                feature_path, got_allowed(feature, f"an input feature of model {model.name!r}: {one_of(set(model.features))}", reason)
             )
-            yield Problem(feature_path, got_allowed(feature, f"an input feature of model {model.name!r}: {one_of(set(model.features))}", reason))
 
 
 def _triggers_refer_to_declared_names(platform: Platform, model: Model, base: str) -> Iterator[Problem]:
@@ -252,14 +260,12 @@ def _triggers_refer_to_declared_names(platform: Platform, model: Model, base: st
     for index, trigger in enumerate(model.retraining.triggers):
         path = join_path(base, "retraining.triggers", index)
         if isinstance(trigger, OnAlert) and trigger.alert not in own:
-            reason = (
-                f"this is a monitor of model {others[trigger.alert]!r}"
-                if trigger.alert in others
-                else "no monitor with this name"
-            )
+            reason = f"this is a monitor of model {others[trigger.alert]!r}" if trigger.alert in others else "no monitor with this name"
             yield Problem(join_path(path, "alert"), got_allowed(trigger.alert, f"a monitor of model {model.name!r}: {one_of(own)}", reason))
         if isinstance(trigger, OnNewData) and trigger.source not in sources:
-            yield Problem(join_path(path, "source"), got_allowed(trigger.source, f"a declared source: {one_of(sources)}", "no source with this name"))
+            yield Problem(
+                join_path(path, "source"), got_allowed(trigger.source, f"a declared source: {one_of(sources)}", "no source with this name")
+            )
 
 
 def _serving_is_consistent(platform: Platform, model: Model, base: str) -> Iterator[Problem]:
@@ -319,5 +325,9 @@ def _aws_instances_fit(platform: Platform, model: Model, base: str, environment:
         elif resources.gpu > 0 and not resources.instance_type.startswith(GPU_INSTANCE_FAMILIES):
             yield Problem(
                 path,
-                got_allowed(resources.instance_type, "an accelerated instance type (ml.p*, ml.g*, ml.trn*, ml.inf*)", f"{where}.gpu asks for {resources.gpu} GPU"),
+                got_allowed(
+                    resources.instance_type,
+                    "an accelerated instance type (ml.p*, ml.g*, ml.trn*, ml.inf*)",
+                    f"{where}.gpu asks for {resources.gpu} GPU",
+                ),
             )

@@ -37,14 +37,16 @@ class Canary(SpecModel):
     rollback_on: list[Name] = Field(min_length=1)
 
 
+CaptureMode = Literal["request", "response"]
+CAPTURE_MODES: tuple[CaptureMode, ...] = ("request", "response")
+
+
 class DataCapture(SpecModel):
     """Sampling of live requests and responses, for monitoring and ground-truth joins."""
 
     enabled: bool = True
     sampling_percent: int = Field(default=100, ge=1, le=100)
-    capture: list[Literal["request", "response"]] = Field(
-        default_factory=lambda: ["request", "response"], min_length=1
-    )
+    capture: list[CaptureMode] = Field(default_factory=lambda: list(CAPTURE_MODES), min_length=1)
 
 
 class BatchInference(SpecModel):

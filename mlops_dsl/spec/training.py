@@ -20,16 +20,19 @@ from mlops_dsl.spec.base import CpuQuantity, Cron, Duration, MemoryQuantity, Spe
 _IMPORT_PATH = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)+$")
 
 
+IMPORT_PATH_RULE = "a dotted import path to a scikit-learn style estimator, such as sklearn.linear_model.LogisticRegression"
+
+
 def _check_import_path(value: str) -> str:
     if not _IMPORT_PATH.match(value):
-        raise spec_error("a dotted import path to a scikit-learn style estimator, such as sklearn.linear_model.LogisticRegression")
+        raise spec_error(IMPORT_PATH_RULE)
     return value
 
 
 ImportPath = Annotated[
     str,
     AfterValidator(_check_import_path),
-    WithJsonSchema({"type": "string", "pattern": _IMPORT_PATH.pattern}),
+    WithJsonSchema({"type": "string", "pattern": _IMPORT_PATH.pattern, "description": IMPORT_PATH_RULE}),
 ]
 
 Metric = Literal["accuracy", "roc_auc", "f1", "precision", "recall", "log_loss", "rmse", "mae", "r2"]

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Set up everything the project needs on a fresh machine, idempotently:
+#   - a virtual environment under .venv with the pinned dependencies (constraints.txt)
+#   - the Debian packages listed in scripts/apt-packages.txt (when there are any)
+# Re-running is cheap: each step is skipped when it is already done.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '[setup] %s\n' "$*" >&2; }
+
+PYTHON=${PYTHON:-python3}
+if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+    log "error: Python 3.11 or newer is needed as '$PYTHON' (set PYTHON=/path/to/python3.11)"
+    exit 2
+fi
+
+# Debian packages (real Prometheus, Alertmanager, ...), only those not installed yet.
+packages=()
+if [[ -f scripts/apt-packages.txt ]]; then
+    while read -r package _; do
+        [[ -z "$package" || "$package" == \#* ]] && continue
+        dpkg -s "$package" >/dev/null 2>&1 || packages+=("$package")
+    done < scripts/apt-packages.txt
+fi
+if ((${#packages[@]})); then
+    sudo=""
+    [[ $(id -u) -ne 0 ]] && sudo="sudo"
+    log "installing Debian packages: ${packages[*]}"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
+fi
+
+# The virtual environment, rebuilt only when the dependency pins change.
+if [[ ! -x .venv/bin/python ]]; then
+    log "creating .venv"
+    "$PYTHON" -m venv .venv
+fi
+stamp=.venv/.setup-stamp
+wanted=$(cat pyproject.toml constraints.txt | sha256sum | cut -d' ' -f1)
+if [[ ! -f $stamp || $(cat "$stamp") != "$wanted" ]]; then
+    log "installing Python dependencies into .venv (a few minutes the first time)"
+    .venv/bin/python -m pip install --quiet --upgrade pip 2>&1 | grep -v '^WARNING: Location' || true
+    .venv/bin/python -m pip install --quiet --progress-bar off -c constraints.txt -e '.[test]' 2>&1 | grep -v '^WARNING: Location' || true
+    .venv/bin/python -c 'import mlops_dsl, components' || { log "error: the install failed"; exit 1; }
+    echo "$wanted" > "$stamp"
+fi
+log "ready: .venv ($(.venv/bin/python --version))"
