@@ -38,10 +38,12 @@ fi
 stamp=.venv/.setup-stamp
 wanted=$(cat pyproject.toml constraints.txt | sha256sum | cut -d' ' -f1)
 if [[ ! -f $stamp || $(cat "$stamp") != "$wanted" ]]; then
-    log "installing Python dependencies into .venv (a few minutes the first time)"
-    .venv/bin/python -m pip install --quiet --upgrade pip 2>&1 | grep -v '^WARNING: Location' || true
-    .venv/bin/python -m pip install --quiet --progress-bar off -c constraints.txt -e '.[test]' 2>&1 | grep -v '^WARNING: Location' || true
-    .venv/bin/python -c 'import mlops_dsl, components' || { log "error: the install failed"; exit 1; }
+    log "installing Python dependencies into .venv (a few minutes the first time; log: .venv/install.log)"
+    {
+        .venv/bin/python -m pip install --upgrade pip &&
+            .venv/bin/python -m pip install --progress-bar off -c constraints.txt -e '.[test]'
+    } > .venv/install.log 2>&1 || { tail -20 .venv/install.log >&2; log "error: the install failed (see .venv/install.log)"; exit 1; }
+    grep -E '^Successfully installed' .venv/install.log | tail -1 | cut -c1-160 >&2 || true
     echo "$wanted" > "$stamp"
 fi
 log "ready: .venv ($(.venv/bin/python --version))"
