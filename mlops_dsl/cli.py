@@ -104,7 +104,65 @@ def build_parser() -> argparse.ArgumentParser:
     schema.add_argument("--format", choices=("json", "markdown"), default="json", help="JSON Schema (default) or the Markdown reference")
     schema.add_argument("--out", metavar="FILE", help="write to FILE instead of standard output")
     schema.set_defaults(handler=_schema)
+    _add_services(commands)
     return parser
+
+
+def _service(name: str) -> Callable[[argparse.Namespace], int]:
+    """A handler that imports its (heavy) service module only when run."""
+
+    def handler(args: argparse.Namespace) -> int:
+        from mlops_dsl import services
+
+        result: int = getattr(services, name)(args)
+        return result
+
+    return handler
+
+
+def _add_services(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    def common(parser: argparse.ArgumentParser, port: int | None) -> None:
+        parser.add_argument("--spec", metavar="FILE", help="the platform spec (default: $MLOPS_SPEC)")
+        parser.add_argument("--env", metavar="NAME", help="the environment (default: $MLOPS_ENV)")
+        parser.add_argument("--state-dir", metavar="DIR", help="state directory (default: $MLOPS_STATE_DIR or the target's)")
+        parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+        if port is not None:
+            parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+            parser.add_argument("--port", type=int, default=port, help=f"port to listen on (default: {port})")
+
+    serve = commands.add_parser("serve", help="run the model server (Open Inference Protocol v2, /metrics)")
+    common(serve, 8080)
+    serve.add_argument("--model", action="append", help="a model to serve (repeatable; default: every online model)")
+    serve.add_argument("--poll-interval", type=float, default=2.0, help="seconds between registry checks for new versions")
+    serve.add_argument("--max-body-bytes", type=int, default=8 * 1024 * 1024, help="largest request body accepted")
+    serve.set_defaults(handler=_service("serve"))
+
+    monitor = commands.add_parser("monitor", help="run the drift monitor (reads Prometheus, exports drift scores)")
+    common(monitor, 8081)
+    monitor.add_argument("--prometheus-url", default="http://127.0.0.1:9090", help="Prometheus to read live histograms from")
+    monitor.add_argument("--interval", type=float, default=15.0, help="seconds between evaluations")
+    monitor.add_argument("--min-samples", type=int, default=50, help="fewest live observations to score drift on")
+    monitor.set_defaults(handler=_service("monitor"))
+
+    trigger = commands.add_parser("trigger", help="run the retraining trigger (Alertmanager webhook)")
+    common(trigger, 8082)
+    trigger.add_argument("--backend", choices=("local", "kubernetes", "sagemaker"), default="local", help="where runs execute")
+    trigger.add_argument("--interval", type=float, default=5.0, help="seconds between checks of runs, schedules and new data")
+    trigger.add_argument(
+        "--trainer-command", nargs="+", metavar="ARG", help="local backend: the command to run ({model} {reason} {run_id} {result})"
+    )
+    trigger.add_argument("--job-templates", metavar="DIR", help="kubernetes backend: directory of <model>.yaml Job templates")
+    trigger.add_argument("--namespace", help="kubernetes backend: namespace for Jobs (default: $POD_NAMESPACE)")
+    trigger.add_argument("--pipeline", action="append", metavar="MODEL=NAME", help="sagemaker backend: pipeline of a model")
+    trigger.set_defaults(handler=_service("trigger"))
+
+    train = commands.add_parser("train", help="run one training run of one model")
+    common(train, None)
+    train.add_argument("--model", required=True, help="the model to train")
+    train.add_argument("--reason", help="why this run happens (default: $MLOPS_TRIGGER_REASON or 'manual')")
+    train.add_argument("--run-id", help="the run's id (default: $MLOPS_RUN_ID or a timestamp)")
+    train.add_argument("--result", metavar="FILE", help="write the run's result here as JSON")
+    train.set_defaults(handler=_service("train"))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

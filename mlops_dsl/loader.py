@@ -86,8 +86,9 @@ def import_declaration(path: Path) -> Platform:
     if module_spec is None or module_spec.loader is None:
         raise SpecError([Problem("", got_allowed(path.suffix, "a .py file", "not a Python file"), source=shown)])
     module = importlib.util.module_from_spec(module_spec)
-    # Let a spec import its siblings (a shared features module, say).
-    sys.path.insert(0, str(path.resolve().parent))
+    # Let a spec import its siblings (a shared features module, say). Appended,
+    # not prepended: a spec file named platform.py must not shadow the stdlib.
+    sys.path.append(str(path.resolve().parent))
     try:
         module_spec.loader.exec_module(module)
     except SyntaxError as error:

@@ -38,3 +38,42 @@ def mock_program() -> Callable[..., MockRun]:
         return run_under_mocks(program, project="mlops", stack=stack, **kwargs)
 
     return run
+
+
+# --- trained state for the runtime tests -------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def churn_local() -> Any:
+    """The churn example resolved for its local environment."""
+    from mlops_dsl.loader import load_platform
+
+    return load_platform(ROOT / "examples/churn/platform.py", environment="local")["local"]
+
+
+@pytest.fixture(scope="session")
+def trained_state(tmp_path_factory: pytest.TempPathFactory, churn_local: Any) -> Path:
+    """A state directory with churn data, a Feast repo and version 1 of churn in production.
+
+    Trained once per session by the real trainer; tests that change state copy it.
+    """
+    from mlops_dsl.features import local_store
+    from mlops_dsl.registry import ModelRegistry
+    from mlops_dsl.runtime import StatePaths
+    from mlops_dsl.trainer import train
+    from tests.helpers.churn import data_module
+
+    paths = StatePaths(tmp_path_factory.mktemp("churn-state"))
+    data_module().generate(paths.data_root, customers=3000, snapshots=3, seed=1)
+    store = local_store(churn_local.platform.feature_store, paths.feature_repo, paths.data_root)
+    result = train(
+        churn_local,
+        "churn",
+        registry=ModelRegistry(paths.registry_uri()),
+        store=store,
+        data_root=paths.data_root,
+        trigger_reason="initial training",
+        run_id="initial",
+    )
+    assert result.outcome == "promoted", result
+    return paths.root

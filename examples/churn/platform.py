@@ -83,7 +83,7 @@ churn = Model(
     label=Label(source="churn_labels", column="churned"),
     training=Training(
         estimator="sklearn.ensemble.HistGradientBoostingClassifier",
-        hyperparameters={"max_iter": 200, "learning_rate": 0.05, "max_leaf_nodes": 31},
+        hyperparameters={"max_iter": 100, "learning_rate": 0.1, "max_depth": 3, "min_samples_leaf": 50},
         resources=Resources(cpu="2", memory="4Gi", instance_type="ml.m5.xlarge"),
         data_validation=DataValidation(
             min_rows=1000,

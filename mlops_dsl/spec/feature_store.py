@@ -19,6 +19,11 @@ FeatureType = Literal["int32", "int64", "float32", "float64", "string", "bool", 
 """The value types a feature may have (Feast's primitive types)."""
 
 
+def column_of(ref: str) -> str:
+    """The column a feature reference names: 'view:feature' is column 'feature'."""
+    return ref.partition(":")[2] or ref
+
+
 class Entity(SpecModel):
     """A thing features describe, such as a customer, keyed by one join key column."""
 

@@ -1,0 +1,86 @@
+"""The spec's feature store as Feast objects, and a Feast store for a target.
+
+Feast realizes the feature store on the local and Kubernetes targets: entities
+with join keys, file sources, feature views with typed fields and TTLs. The
+trainer reads point-in-time correct training sets from it, and materialization
+copies online views into the online store.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from feast import Entity, FeatureStore, FeatureView, Field, FileSource, ValueType
+from feast.repo_config import RepoConfig
+from feast.types import Bool, Float32, Float64, Int32, Int64, String, UnixTimestamp
+
+from mlops_dsl.spec.feature_store import FeatureStore as FeatureStoreSpec
+from mlops_dsl.spec.feature_store import Source
+
+FEAST_TYPES = {
+    "int32": Int32,
+    "int64": Int64,
+    "float32": Float32,
+    "float64": Float64,
+    "string": String,
+    "bool": Bool,
+    "unix_timestamp": UnixTimestamp,
+}
+ENTITY_TYPES = {"int64": ValueType.INT64, "string": ValueType.STRING}
+
+
+def source_path(source: Source, data_root: Path | str) -> str:
+    """Where a source's files are: its path under the data root, unless it is absolute."""
+    if "://" in source.path or source.path.startswith("/"):
+        return source.path
+    return str(Path(data_root) / source.path)
+
+
+def feast_objects(spec: FeatureStoreSpec, data_root: Path | str) -> list[Any]:
+    """Feast entities and feature views for the spec's feature store."""
+    entities = {
+        e.name: Entity(name=e.name, join_keys=[e.join_key], value_type=ENTITY_TYPES[e.value_type], description=e.description)
+        for e in spec.entities
+    }
+    sources = {
+        s.name: FileSource(
+            name=s.name,
+            path=source_path(s, data_root),
+            timestamp_field=s.timestamp_field,
+            created_timestamp_column=s.created_timestamp_field or "",
+            description=s.description,
+        )
+        for s in spec.sources
+    }
+    views = [
+        FeatureView(
+            name=v.name,
+            entities=[entities[name] for name in v.entities],
+            ttl=v.ttl,
+            schema=[Field(name=f.name, dtype=FEAST_TYPES[f.dtype], description=f.description) for f in v.features],
+            source=sources[v.source],
+            online=v.online,
+            tags=v.tags,
+            description=v.description,
+        )
+        for v in spec.feature_views
+    ]
+    return [*entities.values(), *views]
+
+
+def local_store(spec: FeatureStoreSpec, repo_dir: Path, data_root: Path) -> FeatureStore:
+    """A Feast store on one machine (file offline store, SQLite online store), with the spec applied."""
+    repo_dir.mkdir(parents=True, exist_ok=True)
+    config = RepoConfig(
+        project=spec.project,
+        provider="local",
+        registry=str(repo_dir / "registry.db"),
+        offline_store={"type": "file"},
+        online_store={"type": "sqlite", "path": str(repo_dir / "online.db")},
+        entity_key_serialization_version=3,
+        repo_path=str(repo_dir),
+    )
+    store = FeatureStore(config=config)
+    store.apply(feast_objects(spec, data_root))
+    return store

@@ -1,0 +1,211 @@
+"""Where retraining runs: a local process, a Kubernetes Job, or a SageMaker pipeline execution.
+
+Each backend starts a run with its id and trigger reason, and later says how
+it is going. The trigger reason always travels with the run: as a command-line
+argument, a Job environment variable, or a pipeline parameter.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import re
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+State = Literal["running", "succeeded", "failed"]
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """What a backend needs to start a run."""
+
+    run_id: str
+    model: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class RunState:
+    """How a run is going, and how it ended once it has."""
+
+    state: State
+    outcome: str | None = None
+    version: str | None = None
+    detail: str | None = None
+
+
+class Backend(Protocol):
+    """Starts runs and reports on them."""
+
+    def start(self, request: RunRequest) -> str:
+        """Start a run; returns the backend's reference to it."""
+        ...
+
+    def status(self, run_id: str, reference: str) -> RunState:
+        """How the run is going."""
+        ...
+
+    def active(self, model: str) -> int | None:
+        """Runs of ``model`` the backend itself sees going (None if it cannot tell)."""
+        ...
+
+
+class LocalProcessBackend:
+    """Runs the trainer as a detached process on this machine.
+
+    ``command`` is a list of arguments where ``{run_id}``, ``{model}``,
+    ``{reason}`` and ``{result}`` are filled in. Each run gets a directory with
+    its log, the process id, and the result file the trainer writes at the end.
+    """
+
+    def __init__(self, command: list[str], runs_dir: Path, env: dict[str, str] | None = None) -> None:
+        self.command = command
+        self.runs_dir = runs_dir
+        self.env = env or {}
+        self._children: dict[str, subprocess.Popen[bytes]] = {}
+
+    def _dir(self, run_id: str) -> Path:
+        return self.runs_dir / run_id
+
+    def start(self, request: RunRequest) -> str:
+        folder = self._dir(request.run_id)
+        folder.mkdir(parents=True, exist_ok=True)
+        values = {"run_id": request.run_id, "model": request.model, "reason": request.reason, "result": str(folder / "result.json")}
+        args = [part.format(**values) for part in self.command]
+        with open(folder / "log.txt", "ab") as log:
+            child = subprocess.Popen(
+                args,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,  # survives the trigger; a restart finds it by pid
+                env={**os.environ, **self.env, "MLOPS_RUN_ID": request.run_id, "MLOPS_TRIGGER_REASON": request.reason},
+            )
+        (folder / "pid").write_text(str(child.pid))
+        self._children[request.run_id] = child
+        return f"pid:{child.pid}"
+
+    def _alive(self, run_id: str, pid: int) -> bool:
+        child = self._children.get(run_id)
+        if child is not None:
+            return child.poll() is None
+        try:
+            os.kill(pid, 0)
+        except (ProcessLookupError, PermissionError):
+            return False
+        try:  # a zombie (exited, not reaped) is not alive
+            return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+        except OSError:
+            return True
+
+    def status(self, run_id: str, reference: str) -> RunState:
+        result = self._dir(run_id) / "result.json"
+        if result.is_file():
+            data = json.loads(result.read_text())
+            state: State = "succeeded" if data.get("status") == "succeeded" else "failed"
+            return RunState(state, data.get("outcome"), data.get("version"), data.get("reason"))
+        pid = int(reference.removeprefix("pid:")) if reference.startswith("pid:") else -1
+        if pid > 0 and self._alive(run_id, pid):
+            return RunState("running")
+        return RunState("failed", "error", None, f"the process ended without a result; see {self._dir(run_id) / 'log.txt'}")
+
+    def active(self, model: str) -> int | None:
+        return None
+
+
+class KubernetesJobBackend:
+    """Creates a Job from the model's training Job template, in the trigger's own namespace."""
+
+    def __init__(self, namespace: str, templates: dict[str, dict[str, Any]], api: Any = None) -> None:
+        self.namespace = namespace
+        self.templates = templates
+        if api is None:
+            from kubernetes import client, config
+
+            try:
+                config.load_incluster_config()
+            except config.ConfigException:
+                config.load_kube_config()
+            api = client.BatchV1Api()
+        self.api = api
+
+    def job(self, request: RunRequest) -> dict[str, Any]:
+        """The Job manifest for a run: the template, named and labelled for it, with the reason in its environment."""
+        body = copy.deepcopy(self.templates[request.model])
+        suffix = re.sub(r"[^a-z0-9-]", "-", request.run_id.lower())[-20:].strip("-")
+        body["metadata"]["name"] = f"{request.model}-train-{suffix}"[:63].rstrip("-")
+        labels = {"mlops.dev/model": request.model, "mlops.dev/run-id": suffix}
+        body["metadata"].setdefault("labels", {}).update(labels)
+        pod = body["spec"]["template"]
+        pod.setdefault("metadata", {}).setdefault("labels", {}).update(labels)
+        for container in pod["spec"]["containers"]:
+            container.setdefault("env", []).extend(
+                [
+                    {"name": "MLOPS_RUN_ID", "value": request.run_id},
+                    {"name": "MLOPS_TRIGGER_REASON", "value": request.reason},
+                    {"name": "MLOPS_MODEL", "value": request.model},
+                ]
+            )
+        return body
+
+    def start(self, request: RunRequest) -> str:
+        body = self.job(request)
+        self.api.create_namespaced_job(namespace=self.namespace, body=body)
+        return f"job:{body['metadata']['name']}"
+
+    def status(self, run_id: str, reference: str) -> RunState:
+        name = reference.removeprefix("job:")
+        job = self.api.read_namespaced_job_status(name=name, namespace=self.namespace)
+        status = job.status
+        if status.succeeded:
+            return RunState("succeeded", "completed")
+        if status.failed and (not status.active):
+            return RunState("failed", "error", None, f"job {name} failed")
+        return RunState("running")
+
+    def active(self, model: str) -> int | None:
+        jobs = self.api.list_namespaced_job(namespace=self.namespace, label_selector=f"mlops.dev/model={model}")
+        return sum(1 for job in jobs.items if job.status.active)
+
+
+class SageMakerPipelineBackend:
+    """Starts an execution of the model's SageMaker pipeline, with the trigger reason as a parameter."""
+
+    def __init__(self, pipelines: dict[str, str], client: Any = None) -> None:
+        self.pipelines = pipelines
+        if client is None:
+            import boto3
+
+            client = boto3.client("sagemaker")
+        self.client = client
+
+    def start(self, request: RunRequest) -> str:
+        response = self.client.start_pipeline_execution(
+            PipelineName=self.pipelines[request.model],
+            PipelineExecutionDisplayName=re.sub(r"[^a-zA-Z0-9-]", "-", request.run_id)[:82],
+            PipelineParameters=[
+                {"Name": "TriggerReason", "Value": request.reason[:1024]},
+                {"Name": "RunId", "Value": request.run_id},
+            ],
+            ClientRequestToken=request.run_id[:128],
+        )
+        return f"arn:{response['PipelineExecutionArn']}"
+
+    def status(self, run_id: str, reference: str) -> RunState:
+        described = self.client.describe_pipeline_execution(PipelineExecutionArn=reference.removeprefix("arn:"))
+        state = described["PipelineExecutionStatus"]
+        if state in ("Executing", "Stopping"):
+            return RunState("running")
+        if state == "Succeeded":
+            return RunState("succeeded", "completed")
+        return RunState("failed", "error", None, described.get("FailureReason") or f"execution {state.lower()}")
+
+    def active(self, model: str) -> int | None:
+        executions = self.client.list_pipeline_executions(
+            PipelineName=self.pipelines[model], SortBy="CreationTime", SortOrder="Descending", MaxResults=50
+        )
+        return sum(1 for e in executions.get("PipelineExecutionSummaries", []) if e.get("PipelineExecutionStatus") == "Executing")

@@ -1,0 +1,1 @@
+"""The model server: registered versions served over the Open Inference Protocol, with Prometheus metrics."""

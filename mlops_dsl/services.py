@@ -1,0 +1,213 @@
+"""Start the runtime services from the command line: ``mlops serve|monitor|trigger|train``.
+
+Each function builds one service from its flags and runs it in the
+foreground. The heavy imports (MLflow, Feast, uvicorn) happen here, so
+``mlops validate`` stays quick.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from mlops_dsl.problems import Problem, SpecError, got_allowed
+from mlops_dsl.runtime import StatePaths, default_state_dir, load_for_service
+
+
+def _logging(verbose: bool = False) -> None:
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    for noisy in ("uvicorn.access", "httpx", "urllib3", "mlflow", "alembic", "feast"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _paths(args: argparse.Namespace, spec: Any) -> StatePaths:
+    return StatePaths(Path(args.state_dir or os.environ.get("MLOPS_STATE_DIR") or default_state_dir(spec)).resolve())
+
+
+def _uvicorn(app: Any, host: str, port: int) -> None:
+    import uvicorn
+
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, lifespan="on")
+
+
+def serve(args: argparse.Namespace) -> int:
+    """Run the model server."""
+    from prometheus_client import CollectorRegistry
+
+    from mlops_dsl.registry import ModelRegistry
+    from mlops_dsl.server.app import ServerSettings, create_app
+    from mlops_dsl.server.capture import Capture
+    from mlops_dsl.server.metrics import ServerMetrics
+    from mlops_dsl.server.slots import ModelSlots
+
+    spec = load_for_service(args.spec, args.env)
+    names = args.model or [m.name for m in spec.platform.models if m.serving.online]
+    unknown = [name for name in names if name not in {m.name for m in spec.platform.models}]
+    if unknown:
+        raise SpecError([Problem("--model", got_allowed(unknown[0], "a model of the spec"), source="mlops serve")])
+    _logging(args.verbose)
+    paths = _paths(args, spec)
+    registry = ModelRegistry(paths.registry_uri())
+    metrics = ServerMetrics(CollectorRegistry())
+    slots = ModelSlots(spec.platform, names, registry, metrics)
+    captures = {name: Capture(paths.capture, spec.platform.model(name).serving.data_capture) for name in names}
+    settings = ServerSettings(poll_interval=args.poll_interval, max_body_bytes=args.max_body_bytes)
+    logging.getLogger("mlops.server").info("serving %s on http://%s:%d", ", ".join(names), args.host, args.port)
+    _uvicorn(create_app(slots, metrics, settings, captures), args.host, args.port)
+    return 0
+
+
+def monitor(args: argparse.Namespace) -> int:
+    """Run the drift monitor."""
+    import threading
+    from collections.abc import AsyncIterator
+    from contextlib import asynccontextmanager
+
+    import orjson
+    from prometheus_api_client import PrometheusConnect
+    from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    from mlops_dsl.drift_monitor import DriftMonitor
+    from mlops_dsl.registry import ModelRegistry
+
+    spec = load_for_service(args.spec, args.env)
+    _logging(args.verbose)
+    paths = _paths(args, spec)
+    metrics = CollectorRegistry()
+    drift = DriftMonitor(
+        spec.platform,
+        ModelRegistry(paths.registry_uri()),
+        PrometheusConnect(args.prometheus_url, disable_ssl=True),
+        metrics,
+        args.min_samples,
+    )
+
+    async def metrics_route(request: Request) -> Response:
+        return Response(generate_latest(metrics), media_type=CONTENT_TYPE_LATEST)
+
+    async def readings(request: Request) -> Response:
+        return Response(
+            orjson.dumps({"readings": [r.__dict__ for r in drift.readings]}, option=orjson.OPT_SERIALIZE_NUMPY),
+            media_type="application/json",
+        )
+
+    async def health(request: Request) -> Response:
+        return Response(b'{"ok": true}', media_type="application/json")
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        thread = threading.Thread(target=drift.run, args=(args.interval,), name="mlops-drift", daemon=True)
+        thread.start()
+        yield
+        drift.stop()
+
+    app = Starlette(routes=[Route("/metrics", metrics_route), Route("/drift", readings), Route("/healthz", health)], lifespan=lifespan)
+    logging.getLogger("mlops.drift").info("drift monitor on http://%s:%d reading %s", args.host, args.port, args.prometheus_url)
+    _uvicorn(app, args.host, args.port)
+    return 0
+
+
+def _secret() -> str:
+    path = os.environ.get("MLOPS_WEBHOOK_SECRET_FILE")
+    if path:
+        try:
+            return Path(path).read_text().strip()
+        except OSError as error:
+            raise SpecError([Problem("MLOPS_WEBHOOK_SECRET_FILE", f"cannot be read: {error.strerror}", source="mlops trigger")]) from None
+    secret = os.environ.get("MLOPS_WEBHOOK_SECRET", "")
+    if not secret:
+        raise SpecError(
+            [
+                Problem(
+                    "MLOPS_WEBHOOK_SECRET",
+                    got_allowed(None, "the webhook secret, in MLOPS_WEBHOOK_SECRET or a file named by MLOPS_WEBHOOK_SECRET_FILE"),
+                    source="mlops trigger",
+                )
+            ]
+        )
+    return secret
+
+
+def _backend(args: argparse.Namespace, spec: Any, paths: StatePaths) -> Any:
+    from mlops_dsl.retraining.backends import KubernetesJobBackend, LocalProcessBackend, SageMakerPipelineBackend
+
+    if args.backend == "local":
+        command = args.trainer_command or [
+            sys.executable, "-m", "mlops_dsl", "train",
+            "--spec", str(Path(args.spec or os.environ["MLOPS_SPEC"]).resolve()), "--env", spec.environment,
+            "--state-dir", str(paths.root),
+            "--model", "{model}", "--reason", "{reason}", "--run-id", "{run_id}", "--result", "{result}",
+        ]  # fmt: skip
+        return LocalProcessBackend(command, paths.runs)
+    if args.backend == "kubernetes":
+        import yaml
+
+        folder = Path(args.job_templates or "/etc/mlops/jobs")
+        templates = {m.name: yaml.safe_load((folder / f"{m.name}.yaml").read_text()) for m in spec.platform.models}
+        return KubernetesJobBackend(args.namespace or os.environ.get("POD_NAMESPACE", "default"), templates)
+    pipelines = dict(item.split("=", 1) for item in args.pipeline or [])
+    return SageMakerPipelineBackend({m.name: pipelines.get(m.name, f"{spec.platform.name}-{m.name}") for m in spec.platform.models})
+
+
+def trigger(args: argparse.Namespace) -> int:
+    """Run the retraining trigger."""
+    from mlops_dsl.retraining.service import RetrainingTrigger, create_app
+    from mlops_dsl.retraining.store import StoreError, TriggerStore
+
+    spec = load_for_service(args.spec, args.env)
+    secret = _secret()
+    _logging(args.verbose)
+    paths = _paths(args, spec)
+    try:
+        store = TriggerStore(paths.trigger_db)
+    except StoreError as error:
+        raise SpecError([Problem("", str(error), source="mlops trigger")]) from None
+    service = RetrainingTrigger(spec.platform, store, _backend(args, spec, paths), data_root=paths.data_root)
+    app = create_app(service, auth=spec.platform.retraining_webhook.auth, secret=secret, interval=args.interval)
+    logging.getLogger("mlops.trigger").info("retraining trigger on http://%s:%d (%s backend)", args.host, args.port, args.backend)
+    _uvicorn(app, args.host, args.port)
+    return 0
+
+
+def train(args: argparse.Namespace) -> int:
+    """Run one training run of one model; exit 0 if the run completed (promoted or not)."""
+    spec = load_for_service(args.spec, args.env)
+    if args.model not in {m.name for m in spec.platform.models}:
+        raise SpecError([Problem("--model", got_allowed(args.model, "a model of the spec"), source="mlops train")])
+    _logging(args.verbose)
+    from datetime import UTC, datetime
+
+    from mlops_dsl.features import local_store
+    from mlops_dsl.registry import ModelRegistry
+    from mlops_dsl.trainer import TrainResult, train
+
+    paths = _paths(args, spec)
+    run_id = args.run_id or os.environ.get("MLOPS_RUN_ID") or f"{args.model}-{datetime.now(UTC):%Y%m%d-%H%M%S}"
+    reason = args.reason or os.environ.get("MLOPS_TRIGGER_REASON") or "manual"
+    log = logging.getLogger("mlops.trainer")
+    try:
+        store = local_store(spec.platform.feature_store, paths.feature_repo, paths.data_root)
+        result = train(
+            spec,
+            args.model,
+            registry=ModelRegistry(paths.registry_uri()),
+            store=store,
+            data_root=paths.data_root,
+            trigger_reason=reason,
+            run_id=run_id,
+        )
+    except Exception as error:
+        log.exception("run %s failed", run_id)
+        result = TrainResult(run_id, args.model, "failed", "error", f"{type(error).__name__}: {error}", reason)
+    if args.result:
+        result.write(Path(args.result))
+    log.info("run %s: %s (%s)", run_id, result.outcome, result.reason)
+    return 0 if result.status == "succeeded" else 1

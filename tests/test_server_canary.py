@@ -1,0 +1,74 @@
+"""Canary traffic split and data capture, on the server application in-process."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+from prometheus_client import CollectorRegistry
+from starlette.testclient import TestClient
+
+from mlops_dsl.loader import StackOverrides, load_platform
+from mlops_dsl.registry import CANARY, GateResult, Lineage, ModelRegistry
+from mlops_dsl.runtime import StatePaths
+from mlops_dsl.server.app import ServerSettings, create_app
+from mlops_dsl.server.capture import Capture
+from mlops_dsl.server.metrics import ServerMetrics
+from mlops_dsl.server.slots import ModelSlots
+from tests.helpers.churn import SPEC, copy_state, data_module
+
+CANARY_SPEC = {"percent": 30, "bake_time": "5m", "rollback_on": ["churn-error-rate"]}
+
+
+def test_a_canary_gets_its_share_of_traffic_and_metrics_and_capture_say_which_version(trained_state: Path, tmp_path: Path) -> None:
+    state = copy_state(trained_state, tmp_path / "state")
+    registry = ModelRegistry(StatePaths(state).registry_uri())
+    stable = registry.load("churn", "1")
+    info = registry.versions("churn")[0]
+    lineage = Lineage(
+        info.lineage["data_snapshot"], "test", info.lineage["parameters"], "canary test", stable.features, "classification", 1
+    )
+    canary = registry.register(
+        "churn",
+        stable.estimator,
+        metrics=info.metrics,
+        baseline=stable.baseline,
+        lineage=lineage,
+        gate=GateResult(True, "test"),
+        approval="automatic",
+    )
+    registry.promote("churn", canary.version, CANARY)
+
+    spec = load_platform(
+        SPEC,
+        environment="local",
+        stack=StackOverrides(
+            {"models.churn.serving.canary": CANARY_SPEC, "models.churn.serving.data_capture.sampling_percent": 100}, "test"
+        ),
+    )["local"]
+    metrics = ServerMetrics(CollectorRegistry())
+    slots = ModelSlots(spec.platform, ["churn"], registry, metrics)
+    capture = Capture(tmp_path / "capture", spec.platform.model("churn").serving.data_capture, seed=5)
+    app = create_app(slots, metrics, ServerSettings(poll_interval=60, seed=7), {"churn": capture})
+    batch = data_module().requests(2, seed=4)[data_module().FEATURES].to_numpy().tolist()
+    body = {"id": "r", "inputs": [{"name": "x", "shape": [2, 7], "datatype": "FP64", "data": batch}]}
+
+    versions: Counter[str] = Counter()
+    with TestClient(app) as client:
+        for _ in range(400):
+            response = client.post("/v2/models/churn/infer", json=body)
+            assert response.status_code == 200
+            versions[response.json()["model_version"]] += 1
+        metadata = client.get("/v2/models/churn").json()
+        exposition = client.get("/metrics").text
+
+    assert 80 <= versions[canary.version] <= 160, versions  # 30% of 400, well within the binomial spread
+    assert versions["1"] + versions[canary.version] == 400
+    assert metadata["versions"] == ["1", canary.version]
+    assert f'mlops_requests_total{{model="churn",version="{canary.version}"}} {float(versions[canary.version])}' in exposition
+    assert f'mlops_serving_version{{model="churn",role="canary",version="{canary.version}"}} 1.0' in exposition
+    lines = [json.loads(line) for path in (tmp_path / "capture" / "churn").glob("*.jsonl") for line in path.read_text().splitlines()]
+    assert len(lines) == 400
+    assert {line["version"] for line in lines} == {"1", canary.version}
+    assert lines[0]["id"] == "r" and len(lines[0]["inputs"]["tenure_months"]) == 2 and len(lines[0]["outputs"]["probability"]) == 2
