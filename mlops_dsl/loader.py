@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import json
 import os
 import sys
 import traceback
@@ -203,8 +204,34 @@ def load_platform(
     Raises :class:`SpecError` with every problem found.
     """
     path = Path(path)
-    data = to_data(import_declaration(path))
+    data = read_json_spec(path) if path.suffix == ".json" else to_data(import_declaration(path))
     return resolve_data(data, source=display_path(path), environment=environment, stack=stack)
+
+
+def read_json_spec(path: Path) -> dict[str, Any]:
+    """A platform written as JSON data (what deployments hand to their containers)."""
+    shown = display_path(path)
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise SpecError([Problem("", got_allowed(str(path), "an existing spec file", "spec file not found"), source=shown)]) from None
+    except (OSError, ValueError) as error:
+        raise SpecError([Problem("", f"is not valid JSON: {error}", source=shown)]) from None
+    if not isinstance(data, dict):
+        raise SpecError([Problem("", got_allowed(type(data).__name__, "a JSON object with the platform's fields"), source=shown)])
+    return data
+
+
+def resolved_json(spec: ResolvedSpec) -> str:
+    """The resolved platform of one environment as JSON data: overrides applied, only that environment.
+
+    Loading it with :func:`load_platform` gives the same platform back.
+    """
+    data = spec.platform.model_dump(mode="json", exclude_defaults=False)
+    environment = data["environments"][spec.environment]
+    environment["overrides"] = {}
+    data["environments"] = {spec.environment: environment}
+    return json.dumps(data, indent=2, sort_keys=True)
 
 
 def resolve_data(

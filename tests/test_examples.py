@@ -60,3 +60,24 @@ def test_the_readme_short_spec_is_valid(tmp_path: Path) -> None:
     resolved = load_platform(spec)
     assert sorted(resolved) == ["dev", "prod"]
     assert resolved["prod"].platform.model("churn").registry.approval == "manual"
+
+
+def test_a_resolved_environment_round_trips_through_json(tmp_path: Path) -> None:
+    from mlops_dsl.loader import resolved_json
+
+    for environment in ("local", "prod"):
+        resolved = load_platform(ROOT / "examples/churn/platform.py", environment=environment)[environment]
+        (tmp_path / "spec.json").write_text(resolved_json(resolved))
+        again = load_platform(tmp_path / "spec.json")[environment]
+        assert again.platform.model_dump(exclude={"environments"}) == resolved.platform.model_dump(exclude={"environments"})
+        assert (again.target, again.stage) == (resolved.target, resolved.stage)
+
+
+def test_a_json_spec_that_is_not_json_is_one_problem(tmp_path: Path) -> None:
+    from mlops_dsl.problems import SpecError
+
+    (tmp_path / "spec.json").write_text("{nope")
+    with pytest.raises(SpecError) as error:
+        load_platform(tmp_path / "spec.json")
+    [problem] = error.value.problems
+    assert "is not valid JSON" in problem.message
