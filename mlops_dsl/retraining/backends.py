@@ -8,6 +8,7 @@ argument, a Job environment variable, or a pipeline parameter.
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import os
 import re
@@ -191,7 +192,8 @@ class SageMakerPipelineBackend:
                 {"Name": "TriggerReason", "Value": request.reason[:1024]},
                 {"Name": "RunId", "Value": request.run_id},
             ],
-            ClientRequestToken=request.run_id[:128],
+            # Idempotent: a retried start of the same run is the same execution (32 to 128 characters).
+            ClientRequestToken=hashlib.sha256(request.run_id.encode()).hexdigest(),
         )
         return f"arn:{response['PipelineExecutionArn']}"
 

@@ -1,0 +1,47 @@
+"""The SageMaker backend against an AWS API emulator (moto, server mode, on loopback)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from mlops_dsl.retraining.backends import RunRequest, SageMakerPipelineBackend
+from tests.helpers.moto import client, moto_server
+
+
+@pytest.fixture(scope="module")
+def endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with moto_server(tmp_path_factory.mktemp("moto")) as url:
+        yield url
+
+
+def test_a_run_is_a_pipeline_execution_with_the_reason_as_a_parameter(endpoint: str) -> None:
+    sagemaker = client("sagemaker", endpoint)
+    role = client("iam", endpoint).create_role(RoleName="pipeline", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    definition = {
+        "Version": "2020-12-01",
+        "Parameters": [{"Name": "TriggerReason", "Type": "String"}, {"Name": "RunId", "Type": "String"}],
+        "Steps": [],
+    }
+    sagemaker.create_pipeline(PipelineName="churn-churn", PipelineDefinition=json.dumps(definition), RoleArn=role)
+    backend = SageMakerPipelineBackend({"churn": "churn-churn"}, client=sagemaker)
+
+    reference = backend.start(RunRequest("churn-20261124-120000-abcdef", "churn", "alert:churn-feature-drift (fired 11:59)"))
+
+    arn = reference.removeprefix("arn:")
+    parameters = {
+        p["Name"]: p["Value"] for p in sagemaker.list_pipeline_parameters_for_execution(PipelineExecutionArn=arn)["PipelineParameters"]
+    }
+    assert parameters == {"TriggerReason": "alert:churn-feature-drift (fired 11:59)", "RunId": "churn-20261124-120000-abcdef"}
+    # The emulator completes executions at once; the backend reads that back.
+    assert backend.status("churn-20261124-120000-abcdef", reference).state == "succeeded"
+    assert backend.active("churn") == 0
+
+
+def test_an_unknown_pipeline_is_an_error_the_trigger_records(endpoint: str, tmp_path: Path) -> None:
+    backend = SageMakerPipelineBackend({"churn": "no-such-pipeline"}, client=client("sagemaker", endpoint))
+    with pytest.raises(Exception, match=r"(?i)pipeline"):
+        backend.start(RunRequest("r", "churn", "manual"))
