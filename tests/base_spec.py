@@ -100,7 +100,7 @@ def base_platform() -> Platform:
         ],
         notifications=[Email(name="team", to=["ml@example.com"])],
         environments={
-            "dev": Environment(target=KubernetesTarget()),
+            "dev": Environment(target=KubernetesTarget(gateway="gateway-system/internal")),
             "prod": Environment(target=AwsTarget(region="eu-west-1")),
         },
     )

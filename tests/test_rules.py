@@ -200,14 +200,14 @@ def test_manual_approval_in_prod_needs_no_gate() -> None:
 
 def test_a_stage_is_needed_for_an_environment_not_named_after_one() -> None:
     data = base_data()
-    data["environments"]["qa"] = {"target": {"kind": "kubernetes"}}
+    data["environments"]["qa"] = {"target": {"kind": "kubernetes", "gateway": "gw/internal"}}
     found = problems(data=data)
     assert paths(found) == ["environments.qa.stage"]
 
 
 def test_a_declared_stage_makes_prod_rules_apply() -> None:
     data = base_data()
-    data["environments"]["live"] = {"target": {"kind": "kubernetes"}, "stage": "prod"}
+    data["environments"]["live"] = {"target": {"kind": "kubernetes", "gateway": "gw/internal"}, "stage": "prod"}
     data["models"][0]["training"]["gate"] = None
     found = problems(data=data, environment="live")
     assert [(p.path, p.environment) for p in found] == [("models.churn.registry.approval", "live")]
@@ -343,3 +343,17 @@ def test_a_default_namespace_must_fit_kubernetes_limits() -> None:
     data["name"] = "a" + "-long-platform-name" * 3 + "-abc"  # 62 characters: fine alone, too long with "-dev"
     found = problems(data=data)
     assert paths(found) == ["environments.dev.target.namespace"]
+
+
+def test_a_canary_on_kubernetes_needs_a_gateway_to_split_traffic() -> None:
+    data = base_data()
+    data["environments"]["dev"]["target"]["gateway"] = None
+    found = problems(data=data)
+    assert [(p.path, p.environment) for p in found] == [("environments.dev.target.gateway", "dev")]
+    assert "model 'churn' declares a canary" in found[0].message
+
+
+def test_hmac_is_refused_where_alertmanager_delivers_the_alerts() -> None:
+    found = problems({"retraining_webhook.auth": "hmac"})
+    assert [(p.path, p.environment) for p in found] == [("retraining_webhook.auth", "dev")]
+    assert "Alertmanager" in found[0].message

@@ -168,7 +168,7 @@ platform = Platform(
                 "models.churn.training.resources": {"cpu": "1", "memory": "2Gi"},
             },
         ),
-        "staging": Environment(target=KubernetesTarget(namespace="churn-staging")),
+        "staging": Environment(target=KubernetesTarget(namespace="churn-staging", gateway="gateway-system/internal")),
         "prod": Environment(
             target=AwsTarget(region="eu-west-1"),
             overrides={

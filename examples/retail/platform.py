@@ -205,7 +205,6 @@ platform = Platform(
         PagerDuty(name="fraud-pager", routing_key_secret="pagerdutyFraudKey"),
         Webhook(name="marketing-webhook", url_secret="marketingWebhookUrl"),
     ],
-    retraining_webhook={"auth": "hmac"},
     environments={
         "local": Environment(
             target=LocalTarget(base_port=18180),
@@ -218,7 +217,7 @@ platform = Platform(
             },
         ),
         "prod": Environment(
-            target=KubernetesTarget(namespace="retail-ml", storage_class="gp3"),
+            target=KubernetesTarget(namespace="retail-ml", storage_class="gp3", gateway="gateway-system/internal"),
             overrides={"models.ltv.registry.approval": "manual"},
         ),
     },

@@ -20,6 +20,7 @@ from mlops_dsl.spec.feature_store import (
     SqliteOnlineStore,
 )
 from mlops_dsl.spec.monitoring import (
+    Alerting,
     Channel,
     DataDrift,
     Email,
@@ -39,6 +40,7 @@ from mlops_dsl.spec.serving import Autoscaling, BatchInference, Canary, DataCapt
 from mlops_dsl.spec.training import DataValidation, Gate, Range, Resources, Split, Training
 
 __all__ = [
+    "Alerting",
     "Autoscaling",
     "AwsTarget",
     "AwsVpc",

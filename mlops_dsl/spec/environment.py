@@ -28,12 +28,30 @@ class LocalTarget(SpecModel):
     base_port: int = Field(default=18080, ge=1024, le=65000)
 
 
+_GATEWAY = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?/[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+GATEWAY_RULE = "a Gateway API gateway as 'namespace/name', such as 'gateway-system/internal'"
+
+
+def _check_gateway(value: str) -> str:
+    if not _GATEWAY.match(value):
+        raise spec_error(GATEWAY_RULE)
+    return value
+
+
+GatewayRef = Annotated[
+    str, AfterValidator(_check_gateway), WithJsonSchema({"type": "string", "pattern": _GATEWAY.pattern, "description": GATEWAY_RULE})
+]
+
+
 class KubernetesTarget(SpecModel):
     """A Kubernetes cluster with the Prometheus Operator installed.
 
     ``namespace`` defaults to ``<platform>-<environment>``. ``prometheus_labels``
     are the labels the cluster's Prometheus selects rules and monitors by
-    (kube-prometheus-stack's default is ``release: <release name>``).
+    (kube-prometheus-stack's default is ``release: <release name>``), and
+    ``prometheus_url`` is where the drift monitor reads it. ``gateway`` is the
+    Gateway API gateway whose HTTPRoutes split traffic between a model's stable
+    and canary Deployments (needed when a model declares a canary).
     """
 
     kind: Literal["kubernetes"] = "kubernetes"
@@ -41,6 +59,8 @@ class KubernetesTarget(SpecModel):
     context: str | None = None
     storage_class: str | None = None
     prometheus_labels: dict[str, str] = Field(default_factory=lambda: {"release": "kube-prometheus-stack"})
+    prometheus_url: str = "http://prometheus-operated.monitoring.svc:9090"
+    gateway: GatewayRef | None = None
     image_pull_secret: Name | None = None
 
 

@@ -89,6 +89,22 @@ Monitor = Annotated[
 SERVICE_MONITOR_KINDS = ("latency", "error_rate", "model_quality")
 
 
+class Alerting(SpecModel):
+    """How alerts are evaluated and grouped before they notify anyone or trigger retraining.
+
+    ``evaluation_interval`` is how often Prometheus evaluates the alert rules;
+    ``group_wait`` how long Alertmanager waits to batch a new group of alerts;
+    ``group_interval`` how long before it sends alerts added to a group; and
+    ``repeat_interval`` how long before it re-sends a notification that is
+    still firing.
+    """
+
+    evaluation_interval: Duration = timedelta(seconds=30)
+    group_wait: Duration = timedelta(seconds=30)
+    group_interval: Duration = timedelta(minutes=5)
+    repeat_interval: Duration = timedelta(hours=4)
+
+
 # --- notification channels ---------------------------------------------------
 
 
@@ -131,6 +147,7 @@ Channel = Annotated[Slack | Email | PagerDuty | Webhook, Field(discriminator="ki
 
 __all__ = [
     "SERVICE_MONITOR_KINDS",
+    "Alerting",
     "Channel",
     "DataDrift",
     "Email",

@@ -9,7 +9,7 @@ from pydantic import Field
 from mlops_dsl.spec.base import Identifier, Name, SecretName, SpecModel
 from mlops_dsl.spec.environment import Environment, LocalTarget
 from mlops_dsl.spec.feature_store import FeatureStore
-from mlops_dsl.spec.monitoring import Channel, Monitor
+from mlops_dsl.spec.monitoring import Alerting, Channel, Monitor
 from mlops_dsl.spec.registry import Registry
 from mlops_dsl.spec.retraining import Retraining
 from mlops_dsl.spec.serving import Serving
@@ -68,6 +68,7 @@ class Platform(SpecModel):
     feature_store: FeatureStore
     models: list[Model] = Field(min_length=1)
     notifications: list[Channel] = Field(default_factory=list)
+    alerting: Alerting = Field(default_factory=Alerting)
     retraining_webhook: RetrainingWebhook = Field(default_factory=RetrainingWebhook)
 
     def model(self, name: str) -> Model:

@@ -45,6 +45,7 @@ def check_platform(platform: Platform, environment: str) -> list[Problem]:
             problems.extend(model_rule(platform, model, base))
         problems.extend(_prod_approval_is_gated(platform, model, base, environment))
         problems.extend(_aws_instances_fit(platform, model, base, environment))
+    problems.extend(_target_can_deliver(platform, environment))
     return problems
 
 
@@ -138,6 +139,29 @@ def _kubernetes_namespace_fits(platform: Platform) -> Iterator[Problem]:
                     join_path("environments", name, "target", "namespace"),
                     got_allowed(None, "a namespace name of at most 63 characters", f"the default {default!r} is too long"),
                 )
+
+
+def _target_can_deliver(platform: Platform, environment: str) -> Iterator[Problem]:
+    target = platform.environments[environment].target
+    if target.kind in ("local", "kubernetes") and platform.retraining_webhook.auth == "hmac":
+        yield Problem(
+            "retraining_webhook.auth",
+            got_allowed(
+                "hmac",
+                "'bearer' (Alertmanager, which delivers alerts on the local and kubernetes targets, sends bearer tokens, not signatures)",
+            ),
+        )
+    if isinstance(target, KubernetesTarget) and target.gateway is None:
+        with_canary = [m.name for m in platform.models if m.serving.canary is not None]
+        if with_canary:
+            yield Problem(
+                join_path("environments", environment, "target", "gateway"),
+                got_allowed(
+                    None,
+                    "a Gateway API gateway ('namespace/name') whose HTTPRoutes split canary traffic",
+                    f"model {with_canary[0]!r} declares a canary",
+                ),
+            )
 
 
 # --- per-model rules -----------------------------------------------------------

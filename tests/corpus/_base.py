@@ -116,7 +116,7 @@ def build_platform(**changes: Any) -> Platform:
             "models": [model()],
             "notifications": [Email(name="team", to=["ml@example.com"])],
             "environments": {
-                "dev": Environment(target=KubernetesTarget()),
+                "dev": Environment(target=KubernetesTarget(gateway="gateway-system/internal")),
                 "prod": Environment(target=AwsTarget(region="eu-west-1")),
             },
             **changes,

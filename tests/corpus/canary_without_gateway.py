@@ -1,0 +1,9 @@
+# expect-path: environments.dev.target.gateway
+# expect: [dev]: environments.dev.target.gateway: model 'churn' declares a canary; got None; allowed: a Gateway API gateway
+from _base import build_platform
+
+from mlops_dsl import AwsTarget, Environment, KubernetesTarget
+
+platform = build_platform(
+    environments={"dev": Environment(target=KubernetesTarget()), "prod": Environment(target=AwsTarget(region="eu-west-1"))}
+)
