@@ -133,6 +133,12 @@ def _add_services(commands: argparse._SubParsersAction) -> None:  # type: ignore
     serve = commands.add_parser("serve", help="run the model server (Open Inference Protocol v2, /metrics)")
     common(serve, 8080)
     serve.add_argument("--model", action="append", help="a model to serve (repeatable; default: every online model)")
+    serve.add_argument(
+        "--role",
+        choices=("all", "stable", "canary"),
+        default="all",
+        help="all: stable version plus the canary's share (default); stable or canary: one side of a router's split",
+    )
     serve.add_argument("--poll-interval", type=float, default=2.0, help="seconds between registry checks for new versions")
     serve.add_argument("--max-body-bytes", type=int, default=8 * 1024 * 1024, help="largest request body accepted")
     serve.set_defaults(handler=_service("serve"))
@@ -163,6 +169,18 @@ def _add_services(commands: argparse._SubParsersAction) -> None:  # type: ignore
     train.add_argument("--run-id", help="the run's id (default: $MLOPS_RUN_ID or a timestamp)")
     train.add_argument("--result", metavar="FILE", help="write the run's result here as JSON")
     train.set_defaults(handler=_service("train"))
+
+    features = commands.add_parser("features", help="the feature store: apply definitions, materialize, or serve online features")
+    common(features, 6566)
+    features.add_argument("action", choices=("apply", "materialize", "serve"), help="what to do")
+    features.set_defaults(handler=_service("features"))
+
+    batch = commands.add_parser("batch", help="score a data set with a model's production version")
+    common(batch, None)
+    batch.add_argument("--model", required=True, help="the model to score with")
+    batch.add_argument("--input", help="parquet data to score (default: the model's serving.batch.input)")
+    batch.add_argument("--output", help="where to write the scores (default: serving.batch.output)")
+    batch.set_defaults(handler=_service("batch"))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -15,6 +15,7 @@ from feast import Entity, FeatureStore, FeatureView, Field, FileSource, ValueTyp
 from feast.repo_config import RepoConfig
 from feast.types import Bool, Float32, Float64, Int32, Int64, String, UnixTimestamp
 
+from mlops_dsl.loader import ResolvedSpec
 from mlops_dsl.spec.feature_store import FeatureStore as FeatureStoreSpec
 from mlops_dsl.spec.feature_store import Source
 
@@ -69,18 +70,42 @@ def feast_objects(spec: FeatureStoreSpec, data_root: Path | str) -> list[Any]:
     return [*entities.values(), *views]
 
 
-def local_store(spec: FeatureStoreSpec, repo_dir: Path, data_root: Path) -> FeatureStore:
-    """A Feast store on one machine (file offline store, SQLite online store), with the spec applied."""
-    repo_dir.mkdir(parents=True, exist_ok=True)
-    config = RepoConfig(
+def repo_config(spec: FeatureStoreSpec, repo_dir: Path, *, online: dict[str, Any] | None = None) -> RepoConfig:
+    """Feast's configuration: a file offline store and a registry in ``repo_dir``.
+
+    ``online`` is the online store's config; SQLite in ``repo_dir`` by default
+    (one machine). On Kubernetes it is the platform's Redis.
+    """
+    return RepoConfig(
         project=spec.project,
         provider="local",
         registry=str(repo_dir / "registry.db"),
         offline_store={"type": "file"},
-        online_store={"type": "sqlite", "path": str(repo_dir / "online.db")},
+        online_store=online or {"type": "sqlite", "path": str(repo_dir / "online.db")},
         entity_key_serialization_version=3,
         repo_path=str(repo_dir),
     )
-    store = FeatureStore(config=config)
+
+
+def open_store(spec: FeatureStoreSpec, repo_dir: Path, data_root: Path, *, online: dict[str, Any] | None = None) -> FeatureStore:
+    """A Feast store with the spec's entities and views applied (idempotent)."""
+    repo_dir.mkdir(parents=True, exist_ok=True)
+    store = FeatureStore(config=repo_config(spec, repo_dir, online=online))
     store.apply(feast_objects(spec, data_root))
     return store
+
+
+def local_store(spec: FeatureStoreSpec, repo_dir: Path, data_root: Path) -> FeatureStore:
+    """A Feast store on one machine: file offline store, SQLite online store."""
+    return open_store(spec, repo_dir, data_root)
+
+
+def redis_online_store(platform_name: str) -> dict[str, Any]:
+    """The Kubernetes target's online store: the platform's Redis Service in the same namespace."""
+    return {"type": "redis", "connection_string": f"{platform_name}-redis:6379"}
+
+
+def store_for(spec: ResolvedSpec, repo_dir: Path, data_root: Path) -> FeatureStore:
+    """The Feast store of a resolved platform: SQLite online store locally, the platform's Redis on Kubernetes."""
+    online = redis_online_store(spec.platform.name) if spec.target.kind == "kubernetes" else None
+    return open_store(spec.platform.feature_store, repo_dir, data_root, online=online)

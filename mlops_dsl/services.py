@@ -53,7 +53,7 @@ def serve(args: argparse.Namespace) -> int:
     paths = _paths(args, spec)
     registry = ModelRegistry(paths.registry_uri())
     metrics = ServerMetrics(CollectorRegistry())
-    slots = ModelSlots(spec.platform, names, registry, metrics)
+    slots = ModelSlots(spec.platform, names, registry, metrics, role=args.role)
     captures = {name: Capture(paths.capture, spec.platform.model(name).serving.data_capture) for name in names}
     settings = ServerSettings(poll_interval=args.poll_interval, max_body_bytes=args.max_body_bytes)
     logging.getLogger("mlops.server").info("serving %s on http://%s:%d", ", ".join(names), args.host, args.port)
@@ -152,7 +152,9 @@ def _backend(args: argparse.Namespace, spec: Any, paths: StatePaths) -> Any:
 
         folder = Path(args.job_templates or "/etc/mlops/jobs")
         templates = {m.name: yaml.safe_load((folder / f"{m.name}.yaml").read_text()) for m in spec.platform.models}
-        return KubernetesJobBackend(args.namespace or os.environ.get("POD_NAMESPACE", "default"), templates)
+        return KubernetesJobBackend(
+            args.namespace or os.environ.get("POD_NAMESPACE", "default"), templates, result_url=os.environ.get("MLOPS_TRIGGER_URL")
+        )
     pipelines = dict(item.split("=", 1) for item in args.pipeline or [])
     return SageMakerPipelineBackend({m.name: pipelines.get(m.name, f"{spec.platform.name}-{m.name}") for m in spec.platform.models})
 
@@ -185,7 +187,7 @@ def train(args: argparse.Namespace) -> int:
     _logging(args.verbose)
     from datetime import UTC, datetime
 
-    from mlops_dsl.features import local_store
+    from mlops_dsl.features import store_for
     from mlops_dsl.registry import ModelRegistry
     from mlops_dsl.trainer import TrainResult, train
 
@@ -194,7 +196,7 @@ def train(args: argparse.Namespace) -> int:
     reason = args.reason or os.environ.get("MLOPS_TRIGGER_REASON") or "manual"
     log = logging.getLogger("mlops.trainer")
     try:
-        store = local_store(spec.platform.feature_store, paths.feature_repo, paths.data_root)
+        store = store_for(spec, paths.feature_repo, paths.data_root)
         result = train(
             spec,
             args.model,
@@ -209,5 +211,102 @@ def train(args: argparse.Namespace) -> int:
         result = TrainResult(run_id, args.model, "failed", "error", f"{type(error).__name__}: {error}", reason)
     if args.result:
         result.write(Path(args.result))
+    report_url = os.environ.get("MLOPS_RESULT_URL")
+    if report_url:
+        _report(report_url, result, log)
     log.info("run %s: %s (%s)", run_id, result.outcome, result.reason)
     return 0 if result.status == "succeeded" else 1
+
+
+def _report(url: str, result: Any, log: logging.Logger) -> None:
+    """Tell the retraining trigger how the run ended (on Kubernetes it may not read Jobs itself)."""
+    from dataclasses import asdict
+
+    import httpx
+
+    try:
+        response = httpx.post(url, json=asdict(result), headers={"Authorization": f"Bearer {_secret()}"}, timeout=30)
+        response.raise_for_status()
+    except (httpx.HTTPError, SpecError) as error:
+        log.error("could not report the result to %s: %s", url, error)
+
+
+def features(args: argparse.Namespace) -> int:
+    """Feast for the platform: apply the definitions, materialize online views, or run the feature server."""
+    from datetime import UTC, datetime
+
+    from mlops_dsl.features import store_for
+
+    spec = load_for_service(args.spec, args.env)
+    _logging(args.verbose)
+    paths = _paths(args, spec)
+    store = store_for(spec, paths.feature_repo, paths.data_root)
+    log = logging.getLogger("mlops.features")
+    if args.action == "apply":
+        log.info(
+            "applied %d feature views of project %s", len(spec.platform.feature_store.feature_views), spec.platform.feature_store.project
+        )
+    elif args.action == "materialize":
+        store.materialize_incremental(end_date=datetime.now(UTC))
+        log.info("materialized online views up to now")
+    else:
+        from feast.feature_server import get_app
+
+        _uvicorn(get_app(store), args.host, args.port)
+    return 0
+
+
+def batch(args: argparse.Namespace) -> int:
+    """Score a whole input data set with the production version and write the predictions."""
+    import pandas as pd
+
+    from mlops_dsl.features import source_path
+    from mlops_dsl.registry import PRODUCTION, ModelRegistry
+    from mlops_dsl.server.app import predict
+    from mlops_dsl.spec.feature_store import Source
+
+    spec = load_for_service(args.spec, args.env)
+    model = next((m for m in spec.platform.models if m.name == args.model), None)
+    if model is None:
+        raise SpecError([Problem("--model", got_allowed(args.model, "a model of the spec"), source="mlops batch")])
+    declared = model.serving.batch
+    source = args.input or (declared.input if declared else None)
+    target = args.output or (declared.output if declared else None)
+    if not source or not target:
+        raise SpecError(
+            [
+                Problem(
+                    "--input/--output",
+                    got_allowed(None, f"paths, or a serving.batch section for model {args.model!r}"),
+                    source="mlops batch",
+                )
+            ]
+        )
+    _logging(args.verbose)
+    paths = _paths(args, spec)
+    registry = ModelRegistry(paths.registry_uri())
+    version = registry.alias_version(model.name, PRODUCTION)
+    if version is None:
+        raise SpecError([Problem("--model", f"model {model.name!r} has no version in production yet", source="mlops batch")])
+    loaded = registry.load(model.name, version)
+    frame = pd.read_parquet(source_path(Source(name="batch_input", path=source), paths.data_root))
+    missing = [column for column in loaded.inputs if column not in frame.columns]
+    if missing:
+        raise SpecError(
+            [
+                Problem(
+                    "--input",
+                    f"the input lacks column(s) {', '.join(missing)} that model {model.name} v{version} needs",
+                    source="mlops batch",
+                )
+            ]
+        )
+    outputs = predict(loaded, frame[loaded.inputs].to_numpy(dtype=float))
+    scored = frame.assign(**{name: values for name, _, values in outputs}, model_version=version)
+    out = Path(source_path(Source(name="batch_output", path=target), paths.data_root))
+    out.mkdir(parents=True, exist_ok=True)
+    from datetime import UTC, datetime
+
+    scored.to_parquet(out / f"scores-{datetime.now(UTC):%Y%m%d-%H%M%S}.parquet", index=False)
+    logging.getLogger("mlops.batch").info("scored %d rows with %s v%s into %s", len(scored), model.name, version, out)
+    return 0

@@ -131,7 +131,7 @@ def secret_names(resolved: ResolvedSpec) -> set[str]:
     platform = resolved.platform
     names = {platform.retraining_webhook.secret}
     for channel in platform.notifications:
-        for attribute in ("webhook_url_secret", "routing_key_secret", "url_secret"):
+        for attribute in ("webhook_url_secret", "routing_key_secret", "url_secret", "password_secret"):
             value = getattr(channel, attribute, None)
             if value:
                 names.add(value)

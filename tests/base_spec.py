@@ -98,7 +98,7 @@ def base_platform() -> Platform:
                 retraining=Retraining(triggers=[OnAlert(alert="spend-latency")]),
             ),
         ],
-        notifications=[Email(name="team", to=["ml@example.com"])],
+        notifications=[Email(name="team", to=["ml@example.com"], sender="alerts@example.com", smarthost="smtp.example.com:587")],
         environments={
             "dev": Environment(target=KubernetesTarget(gateway="gateway-system/internal")),
             "prod": Environment(target=AwsTarget(region="eu-west-1")),

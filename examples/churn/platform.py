@@ -144,7 +144,7 @@ platform = Platform(
     models=[churn],
     notifications=[
         Slack(name="ml-oncall", channel="#ml-alerts", webhook_url_secret="slackWebhookUrl"),
-        Email(name="ml-team", to=["ml-team@example.com"]),
+        Email(name="ml-team", to=["ml-team@example.com"], sender="mlops@example.com", smarthost="smtp.example.com:587"),
     ],
     environments={
         # One machine: short windows so the feedback loop shows within minutes.

@@ -119,11 +119,15 @@ class LocalProcessBackend:
 
 
 class KubernetesJobBackend:
-    """Creates a Job from the model's training Job template, in the trigger's own namespace."""
+    """Creates a Job from the model's training Job template, in the trigger's own namespace.
 
-    def __init__(self, namespace: str, templates: dict[str, dict[str, Any]], api: Any = None) -> None:
+    The Job reports how it ended to the trigger itself (``MLOPS_RESULT_URL``).
+    """
+
+    def __init__(self, namespace: str, templates: dict[str, dict[str, Any]], api: Any = None, result_url: str | None = None) -> None:
         self.namespace = namespace
         self.templates = templates
+        self.result_url = result_url
         if api is None:
             from kubernetes import client, config
 
@@ -149,6 +153,11 @@ class KubernetesJobBackend:
                     {"name": "MLOPS_RUN_ID", "value": request.run_id},
                     {"name": "MLOPS_TRIGGER_REASON", "value": request.reason},
                     {"name": "MLOPS_MODEL", "value": request.model},
+                    *(
+                        [{"name": "MLOPS_RESULT_URL", "value": f"{self.result_url}/runs/{request.run_id}/result"}]
+                        if self.result_url
+                        else []
+                    ),
                 ]
             )
         return body
@@ -159,18 +168,13 @@ class KubernetesJobBackend:
         return f"job:{body['metadata']['name']}"
 
     def status(self, run_id: str, reference: str) -> RunState:
-        name = reference.removeprefix("job:")
-        job = self.api.read_namespaced_job_status(name=name, namespace=self.namespace)
-        status = job.status
-        if status.succeeded:
-            return RunState("succeeded", "completed")
-        if status.failed and (not status.active):
-            return RunState("failed", "error", None, f"job {name} failed")
+        # The trigger may only create Jobs (least privilege), so it does not read
+        # them back: a run reports its result to the trigger's /runs/{id}/result,
+        # and one that never does is failed by the training timeout.
         return RunState("running")
 
     def active(self, model: str) -> int | None:
-        jobs = self.api.list_namespaced_job(namespace=self.namespace, label_selector=f"mlops.dev/model={model}")
-        return sum(1 for job in jobs.items if job.status.active)
+        return None
 
 
 class SageMakerPipelineBackend:

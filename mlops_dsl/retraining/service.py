@@ -179,6 +179,23 @@ class RetrainingTrigger:
             changes.append(f"{run.id}: {state.state} ({state.outcome})")
         return changes
 
+    def report(self, run_id: str, result: dict[str, Any]) -> bool:
+        """Record a result a run reports itself (Kubernetes Jobs, which the trigger may not read)."""
+        run = next((r for r in self.store.runs() if r.id == run_id), None)
+        if run is None or run.status not in ("starting", "running"):
+            return False
+        state = "succeeded" if result.get("status") == "succeeded" else "failed"
+        self.store.update_run(
+            run_id,
+            status=state,
+            outcome=str(result.get("outcome") or ""),
+            version=result.get("version"),
+            detail=str(result.get("reason") or ""),
+            finished_at=self.clock(),
+        )
+        self._ended(run, state)
+        return True
+
     def _ended(self, run: Run, state: str) -> None:
         self.finished.labels(run.model, state).inc()
         self.active.labels(run.model).set(len(self.store.runs(run.model, active_only=True)))
@@ -307,6 +324,20 @@ def create_app(trigger: RetrainingTrigger, *, auth: Literal["bearer", "hmac"], s
         event = Event(model, "manual", f"{model}:manual:{uuid.uuid4().hex}", now, reason)
         return _json(await run_in_threadpool(trigger.handle, event))
 
+    async def report(request: Request) -> Response:
+        body = await request.body()
+        refusal = denied(request, body)
+        if refusal is not None:
+            return refusal
+        try:
+            result = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            return _json({"error": "the body must be the run's result as JSON"}, 400)
+        if not isinstance(result, dict) or result.get("status") not in ("succeeded", "failed"):
+            return _json({"error": "the result needs a status of 'succeeded' or 'failed'"}, 400)
+        recorded = await run_in_threadpool(trigger.report, request.path_params["run_id"], result)
+        return _json({"recorded": recorded}, 200 if recorded else 404)
+
     async def runs(request: Request) -> Response:
         refusal = denied(request, b"")  # reads are authenticated too (HMAC: of the empty body)
         if refusal is not None:
@@ -347,6 +378,7 @@ def create_app(trigger: RetrainingTrigger, *, auth: Literal["bearer", "hmac"], s
             Route("/alerts", alerts, methods=["POST"]),
             Route("/runs", manual, methods=["POST"]),
             Route("/runs", runs, methods=["GET"]),
+            Route("/runs/{run_id}/result", report, methods=["POST"]),
             Route("/decisions", decisions, methods=["GET"]),
             Route("/healthz", health),
             Route("/metrics", metrics),

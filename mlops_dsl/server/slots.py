@@ -13,6 +13,7 @@ import logging
 import random
 import threading
 from dataclasses import dataclass
+from typing import Literal
 
 from mlops_dsl.registry import CANARY, PRODUCTION, LoadedModel, ModelRegistry
 from mlops_dsl.server.metrics import ServerMetrics
@@ -36,12 +37,23 @@ class Served:
         return self.stable
 
 
-class ModelSlots:
-    """The served versions of some models, kept in step with the registry."""
+Role = Literal["all", "stable", "canary"]
 
-    def __init__(self, platform: Platform, models: list[str], registry: ModelRegistry, metrics: ServerMetrics) -> None:
+
+class ModelSlots:
+    """The served versions of some models, kept in step with the registry.
+
+    ``role`` says which versions this server answers with: ``all`` serves the
+    stable version and splits the canary's share of traffic itself (one
+    process, the local target); ``stable`` serves only the production version
+    and ``canary`` only the canary (falling back to production when there is
+    none), for a cluster where a router splits traffic between two Deployments.
+    """
+
+    def __init__(self, platform: Platform, models: list[str], registry: ModelRegistry, metrics: ServerMetrics, role: Role = "all") -> None:
         self.platform = platform
         self.models = models
+        self.role = role
         self.registry = registry
         self.metrics = metrics
         self._served: dict[str, Served] = {}
@@ -76,11 +88,14 @@ class ModelSlots:
         for model in self.models:
             canary_spec = self.platform.model(model).serving.canary
             before = self._served.get(model)
-            stable = self._load(model, self.registry.alias_version(model, PRODUCTION), before.stable if before else None)
+            wanted = self.registry.alias_version(model, PRODUCTION)
+            if self.role == "canary":
+                wanted = self.registry.alias_version(model, CANARY) or wanted
+            stable = self._load(model, wanted, before.stable if before else None)
             if stable is None:
                 continue
             canary = None
-            if canary_spec is not None:
+            if canary_spec is not None and self.role == "all":
                 canary = self._load(model, self.registry.alias_version(model, CANARY), before.canary if before else None)
                 if canary is not None and canary.version == stable.version:
                     canary = None
@@ -97,10 +112,10 @@ class ModelSlots:
 
     def _publish(self, model: str, before: Served | None, after: Served) -> None:
         if before is not None:
-            self.metrics.serving.remove(model, before.stable.version, "stable")
+            self.metrics.serving.remove(model, before.stable.version, "canary" if self.role == "canary" else "stable")
             if before.canary is not None:
                 self.metrics.serving.remove(model, before.canary.version, "canary")
-        self.metrics.serving.labels(model, after.stable.version, "stable").set(1)
+        self.metrics.serving.labels(model, after.stable.version, "canary" if self.role == "canary" else "stable").set(1)
         if after.canary is not None:
             self.metrics.serving.labels(model, after.canary.version, "canary").set(1)
 

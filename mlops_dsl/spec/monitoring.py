@@ -117,12 +117,23 @@ class Slack(SpecModel):
     webhook_url_secret: SecretName
 
 
+_ADDRESS = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+
+
 class Email(SpecModel):
-    """Email to one or more addresses."""
+    """Email to one or more addresses, through an SMTP server (``host:port``).
+
+    The SMTP password, if the server needs one, is a secret named by
+    ``password_secret``.
+    """
 
     kind: Literal["email"] = "email"
     name: Name
-    to: list[Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]] = Field(min_length=1)
+    to: list[Annotated[str, Field(pattern=_ADDRESS)]] = Field(min_length=1)
+    sender: Annotated[str, Field(pattern=_ADDRESS)]
+    smarthost: str = Field(pattern=r"^[A-Za-z0-9.-]+:\d{1,5}$")
+    username: str | None = None
+    password_secret: SecretName | None = None
 
 
 class PagerDuty(SpecModel):

@@ -114,7 +114,7 @@ def build_platform(**changes: Any) -> Platform:
             "name": "churn",
             "feature_store": feature_store(),
             "models": [model()],
-            "notifications": [Email(name="team", to=["ml@example.com"])],
+            "notifications": [Email(name="team", to=["ml@example.com"], sender="alerts@example.com", smarthost="smtp.example.com:587")],
             "environments": {
                 "dev": Environment(target=KubernetesTarget(gateway="gateway-system/internal")),
                 "prod": Environment(target=AwsTarget(region="eu-west-1")),

@@ -1,0 +1,206 @@
+"""What every Kubernetes component of a platform shares, and helpers that keep manifests small.
+
+Manifests are written as plain dicts in Kubernetes' own field names, so each
+component reads like the YAML it becomes.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+
+from mlops_dsl.loader import ResolvedSpec
+from mlops_dsl.spec.environment import KubernetesTarget
+from mlops_dsl.spec.training import Resources
+
+SPEC_MOUNT = "/etc/mlops/spec"
+STATE_DIR = "/var/lib/mlops"
+SECRETS_MOUNT = "/etc/mlops/secrets"
+JOBS_MOUNT = "/etc/mlops/jobs"
+SERVER_PORT = 8080
+MONITOR_PORT = 8081
+TRIGGER_PORT = 8082
+FEATURE_SERVER_PORT = 6566
+REGISTRY_PORT = 5000
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """The resolved spec and the names every component refers to."""
+
+    spec: ResolvedSpec
+    namespace: str
+    secret_keys: dict[str, str] = field(default_factory=dict)
+    """Spec secret names to keys of the platform Secret."""
+
+    @property
+    def target(self) -> KubernetesTarget:
+        """The environment's Kubernetes settings."""
+        target = self.spec.target
+        if not isinstance(target, KubernetesTarget):
+            raise TypeError(f"the Kubernetes components need a kubernetes environment, got {target.kind!r}")
+        return target
+
+    @property
+    def platform_name(self) -> str:
+        """The platform's name, the prefix of every object name."""
+        return self.spec.platform.name
+
+    @property
+    def image(self) -> str:
+        """The runtime image that runs every service of the platform."""
+        return self.spec.platform.image
+
+    def name(self, *parts: str) -> str:
+        """An object name: the platform's name and the parts, cut to Kubernetes' 63 characters."""
+        text = "-".join((self.platform_name, *parts))
+        return text[:63].rstrip("-")
+
+    @property
+    def spec_config_map(self) -> str:
+        return self.name("spec")
+
+    @property
+    def secret(self) -> str:
+        return self.name("secrets")
+
+    @property
+    def data_claim(self) -> str:
+        return self.name("data")
+
+    @property
+    def runtime_account(self) -> str:
+        return self.name("runtime")
+
+    @property
+    def registry_url(self) -> str:
+        return f"http://{self.name('registry')}:{REGISTRY_PORT}"
+
+    def labels(self, component: str, **extra: str) -> dict[str, str]:
+        """Standard labels for an object of ``component``."""
+        return {
+            "app.kubernetes.io/name": component,
+            "app.kubernetes.io/instance": self.platform_name,
+            "app.kubernetes.io/component": component,
+            "app.kubernetes.io/part-of": self.platform_name,
+            "app.kubernetes.io/managed-by": "mlops-dsl",
+            "mlops.dev/environment": self.spec.environment,
+            **extra,
+        }
+
+    def selector(self, component: str, **extra: str) -> dict[str, str]:
+        """The labels that select a component's pods (stable across versions)."""
+        return {"app.kubernetes.io/instance": self.platform_name, "app.kubernetes.io/component": component, **extra}
+
+    def metadata(self, name: str, component: str, **extra: str) -> dict[str, Any]:
+        return {"name": name, "namespace": self.namespace, "labels": self.labels(component, **extra)}
+
+    def runtime_env(self, **extra: str) -> list[dict[str, Any]]:
+        """The environment every runtime container gets: spec, state, registry."""
+        env = {
+            "MLOPS_SPEC": f"{SPEC_MOUNT}/platform.json",
+            "MLOPS_ENV": self.spec.environment,
+            "MLOPS_STATE_DIR": STATE_DIR,
+            "MLOPS_REGISTRY_URI": self.registry_url,
+            **extra,
+        }
+        return [{"name": key, "value": value} for key, value in env.items()]
+
+    def spec_volume(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The spec ConfigMap as a (volume, mount) pair."""
+        return (
+            {"name": "spec", "configMap": {"name": self.spec_config_map}},
+            {"name": "spec", "mountPath": SPEC_MOUNT, "readOnly": True},
+        )
+
+    def data_volume(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The shared state volume (data, Feast repo, captured traffic) as a (volume, mount) pair."""
+        return (
+            {"name": "state", "persistentVolumeClaim": {"claimName": self.data_claim}},
+            {"name": "state", "mountPath": STATE_DIR},
+        )
+
+    def pod_spec(
+        self, containers: list[dict[str, Any]], volumes: list[dict[str, Any]], *, account: str | None = None, **extra: Any
+    ) -> dict[str, Any]:
+        """A pod spec with the platform's defaults: non-root, no service account token unless asked."""
+        spec: dict[str, Any] = {
+            "serviceAccountName": account or self.runtime_account,
+            "automountServiceAccountToken": account is not None,
+            "securityContext": {
+                "runAsNonRoot": True,
+                "runAsUser": 10001,
+                "runAsGroup": 10001,
+                "fsGroup": 10001,
+                "seccompProfile": {"type": "RuntimeDefault"},
+            },
+            "containers": containers,
+            "volumes": volumes,
+            **extra,
+        }
+        if self.target.image_pull_secret:
+            spec["imagePullSecrets"] = [{"name": self.target.image_pull_secret}]
+        return spec
+
+
+def container(
+    name: str,
+    image: str,
+    args: list[str],
+    resources: Resources,
+    *,
+    env: list[dict[str, Any]],
+    mounts: list[dict[str, Any]],
+    ports: list[dict[str, Any]] | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    """A locked-down container: read-only root, no privilege escalation, no capabilities."""
+    spec: dict[str, Any] = {
+        "name": name,
+        "image": image,
+        "args": args,
+        "env": env,
+        "volumeMounts": [*mounts, {"name": "tmp", "mountPath": "/tmp"}],
+        "resources": requests_and_limits(resources),
+        "securityContext": {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True, "capabilities": {"drop": ["ALL"]}},
+        **extra,
+    }
+    if ports:
+        spec["ports"] = ports
+    return spec
+
+
+TMP_VOLUME = {"name": "tmp", "emptyDir": {}}
+
+
+def requests_and_limits(resources: Resources) -> dict[str, Any]:
+    """Kubernetes requests and limits from the spec's resources (GPUs as nvidia.com/gpu)."""
+    requests: dict[str, Any] = {"cpu": resources.cpu, "memory": resources.memory}
+    limits: dict[str, Any] = {"memory": resources.memory}
+    if resources.gpu:
+        requests["nvidia.com/gpu"] = str(resources.gpu)
+        limits["nvidia.com/gpu"] = str(resources.gpu)
+    return {"requests": requests, "limits": limits}
+
+
+def http_probe(path: str, port: int, period: int = 10, delay: int = 5) -> dict[str, Any]:
+    return {
+        "httpGet": {"path": path, "port": port},
+        "periodSeconds": period,
+        "initialDelaySeconds": delay,
+        "timeoutSeconds": 3,
+        "failureThreshold": 3,
+    }
+
+
+def canary_replicas(stable: int, percent: int) -> int:
+    """Replicas for a canary that takes ``percent`` of traffic next to ``stable`` replicas."""
+    return max(1, math.ceil(stable * percent / (100 - percent)))
+
+
+def child(parent: pulumi.Resource, *depends_on: pulumi.Resource) -> pulumi.ResourceOptions:
+    """Options for a child resource: parented (so it inherits the provider), after its dependencies."""
+    return pulumi.ResourceOptions(parent=parent, depends_on=list(depends_on) or None)
