@@ -142,11 +142,16 @@ def _timings(platform: Platform) -> dict[str, str]:
     }
 
 
-def alertmanager_config(platform: Platform, *, webhook_url: str, token_file: str, secret_files: dict[str, str]) -> dict[str, Any]:
+def alertmanager_config(
+    platform: Platform, *, webhook_url: str, token_file: str, secret_files: dict[str, str], secret_values: dict[str, str]
+) -> dict[str, Any]:
     """A complete Alertmanager configuration file for the platform.
 
-    ``secret_files`` maps each channel's secret name to a file holding it
-    (Alertmanager reads credentials from files, so no secret is in the config).
+    ``secret_files`` maps each channel's secret name to a file holding it:
+    Alertmanager reads credentials from files, so they stay out of the config.
+    A webhook channel's URL is the exception (Alertmanager 0.25 has no
+    ``url_file``), so it comes from ``secret_values`` and the file that holds
+    the config must be kept private.
     """
     receivers: list[dict[str, Any]] = [
         {"name": DEFAULT_RECEIVER},
@@ -182,7 +187,7 @@ def alertmanager_config(platform: Platform, *, webhook_url: str, token_file: str
         elif channel.kind == "pagerduty":
             receiver["pagerduty_configs"] = [{"routing_key_file": secret_files[channel.routing_key_secret], "send_resolved": True}]
         else:
-            receiver["webhook_configs"] = [{"url_file": secret_files[channel.url_secret], "send_resolved": True}]
+            receiver["webhook_configs"] = [{"url": secret_values[channel.url_secret], "send_resolved": True}]
         receivers.append(receiver)
     child_routes = []
     for route in routes(platform):

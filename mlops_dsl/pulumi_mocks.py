@@ -84,6 +84,31 @@ def _unwrap(value: Any) -> Any:
     return value
 
 
+def _plain(value: Any, secret: str | None) -> Any:
+    if isinstance(value, Secret):
+        return _plain(value.value, secret) if secret is None else _mask(value.value, secret)
+    if isinstance(value, dict):
+        return {k: _plain(v, secret) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v, secret) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)  # the engine's wire format has only doubles; manifests want integers
+    return value
+
+
+def _mask(value: Any, mask: str) -> Any:
+    if isinstance(value, dict):
+        return {k: _mask(v, mask) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_mask(v, mask) for v in value]
+    return mask
+
+
+def kubernetes_manifests(run: MockRun, *, secret_mask: str | None = "[secret]") -> list[dict[str, Any]]:
+    """The Kubernetes objects a run declared, as manifests (secret values masked unless ``secret_mask`` is None)."""
+    return [_plain(r.inputs, secret_mask) for r in run.resources if r.type.startswith("kubernetes:") and r.custom]
+
+
 def reveal(value: Any) -> Any:
     """The inputs with every :class:`Secret` replaced by its value."""
     if isinstance(value, Secret):

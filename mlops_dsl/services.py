@@ -75,6 +75,7 @@ def monitor(args: argparse.Namespace) -> int:
     from starlette.responses import Response
     from starlette.routing import Route
 
+    from mlops_dsl.canary import CanaryController, PrometheusAlerts
     from mlops_dsl.drift_monitor import DriftMonitor
     from mlops_dsl.registry import ModelRegistry
 
@@ -82,13 +83,11 @@ def monitor(args: argparse.Namespace) -> int:
     _logging(args.verbose)
     paths = _paths(args, spec)
     metrics = CollectorRegistry()
-    drift = DriftMonitor(
-        spec.platform,
-        ModelRegistry(paths.registry_uri()),
-        PrometheusConnect(args.prometheus_url, disable_ssl=True),
-        metrics,
-        args.min_samples,
-    )
+    prometheus = PrometheusConnect(args.prometheus_url, disable_ssl=True)
+    registry = ModelRegistry(paths.registry_uri())
+    drift = DriftMonitor(spec.platform, registry, prometheus, metrics, args.min_samples)
+    # The same process watches canaries: both read Prometheus and the registry.
+    canaries = CanaryController(spec.platform, registry, PrometheusAlerts(prometheus))
 
     async def metrics_route(request: Request) -> Response:
         return Response(generate_latest(metrics), media_type=CONTENT_TYPE_LATEST)
@@ -104,10 +103,12 @@ def monitor(args: argparse.Namespace) -> int:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        thread = threading.Thread(target=drift.run, args=(args.interval,), name="mlops-drift", daemon=True)
-        thread.start()
+        threading.Thread(target=drift.run, args=(args.interval,), name="mlops-drift", daemon=True).start()
+        if any(m.serving.canary for m in spec.platform.models):
+            threading.Thread(target=canaries.run, args=(args.interval,), name="mlops-canary", daemon=True).start()
         yield
         drift.stop()
+        canaries.stop()
 
     app = Starlette(routes=[Route("/metrics", metrics_route), Route("/drift", readings), Route("/healthz", health)], lifespan=lifespan)
     logging.getLogger("mlops.drift").info("drift monitor on http://%s:%d reading %s", args.host, args.port, args.prometheus_url)

@@ -41,9 +41,21 @@ if [[ ! -f $stamp || $(cat "$stamp") != "$wanted" ]]; then
     log "installing Python dependencies into .venv (a few minutes the first time; log: .venv/install.log)"
     {
         .venv/bin/python -m pip install --upgrade pip &&
-            .venv/bin/python -m pip install --progress-bar off -c constraints.txt -e '.[test]'
+            .venv/bin/python -m pip install --progress-bar off -c constraints.txt -e '.[test,runtime]'
     } > .venv/install.log 2>&1 || { tail -20 .venv/install.log >&2; log "error: the install failed (see .venv/install.log)"; exit 1; }
     grep -E '^Successfully installed' .venv/install.log | tail -1 | cut -c1-160 >&2 || true
     echo "$wanted" > "$stamp"
+fi
+# The CRD validators the tests use (npm registry), rebuilt only when their lock changes.
+if command -v npm >/dev/null 2>&1; then
+    crd=tools/crd-validate
+    lock=$(sha256sum "$crd/package-lock.json" | cut -d' ' -f1)
+    if [[ ! -f $crd/node_modules/.stamp || $(cat "$crd/node_modules/.stamp") != "$lock" ]]; then
+        log "installing the CRD schema validators (npm)"
+        npm ci --prefix "$crd" --no-audit --no-fund --loglevel=error >/dev/null
+        echo "$lock" > "$crd/node_modules/.stamp"
+    fi
+else
+    log "warning: npm not found; the custom-resource schema tests will fail"
 fi
 log "ready: .venv ($(.venv/bin/python --version))"

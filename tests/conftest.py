@@ -13,6 +13,15 @@ from mlops_dsl.stack import Project, find_project
 
 ROOT = Path(__file__).resolve().parents[1]
 
+# What `pulumi config set --secret` would hold; the stack files keep none (no CLI here to encrypt them).
+STAND_IN_SECRETS = {
+    "retrainWebhookToken": "stand-in-token-7f3a",
+    "slackWebhookUrl": "https://hooks.slack.com/services/T0/B0/stand-in",
+    "registryDatabasePassword": "stand-in-db-password",
+    "pagerdutyFraudKey": "stand-in-routing-key",
+    "marketingWebhookUrl": "https://marketing.example.com/stand-in",
+}
+
 
 @pytest.fixture(scope="session")
 def project() -> Project:
@@ -25,6 +34,7 @@ def mock_stack(project: Project) -> Callable[..., MockRun]:
     """Run ``__main__.py`` for a stack under Pulumi mocks (a fresh event loop each call)."""
 
     def run(stack: str, **kwargs: Any) -> MockRun:
+        kwargs.setdefault("secrets", STAND_IN_SECRETS)
         return run_stack(project, stack, **kwargs)
 
     return run

@@ -12,7 +12,7 @@ import pytest
 
 from components.aws import AwsPlatform, AwsPlatformArgs
 from components.kubernetes import KubernetesPlatform, KubernetesPlatformArgs
-from mlops_dsl.loader import load_platform
+from mlops_dsl.loader import ResolvedSpec, load_platform
 from mlops_dsl.pulumi_mocks import MockRun, RecordedResource, run_under_mocks
 from mlops_dsl.stack import Project, read_stack
 
@@ -55,13 +55,26 @@ def test_a_kubernetes_stack_gets_the_spec_namespace_and_cluster(mock_stack: Call
     assert namespace.inputs["metadata"]["name"] == "churn-dev"
     assert namespace.inputs["metadata"]["labels"]["mlops.dev/stage"] == "dev"
     provider = run.one("pulumi:providers:kubernetes")
-    assert namespace.provider is not None and namespace.provider.startswith(provider.urn)
+    # every Kubernetes object goes through the spec's cluster provider
+    assert all(r.provider and r.provider.startswith(provider.urn) for r in run.resources if r.type.startswith("kubernetes:"))
 
 
 def test_a_kubernetes_namespace_defaults_to_platform_and_environment(mock_program: Callable[..., MockRun]) -> None:
-    spec = load_platform(ROOT / "examples/churn/platform.py", environment="staging")["staging"]
-    run = mock_program(lambda: KubernetesPlatform("churn", KubernetesPlatformArgs(spec)))
-    assert run.one("kubernetes:core/v1:Namespace").inputs["metadata"]["name"] == "churn-staging"
+    spec = load_platform(ROOT / "examples/churn/platform.py", environment="dev")["dev"]
+    # The same environment without its declared namespace.
+    unnamed = spec.settings.model_copy(update={"target": spec.target.model_copy(update={"namespace": None})})
+    defaulted = spec.platform.model_copy(update={"environments": {"dev": unnamed}})
+    run = mock_program(
+        lambda: KubernetesPlatform(
+            "churn", KubernetesPlatformArgs(ResolvedSpec(spec.source, "dev", defaulted), secrets={"retrainWebhookToken": "t"})
+        )
+    )
+    assert run.one("kubernetes:core/v1:Namespace").inputs["metadata"]["name"] == "churn-dev"
+
+
+def test_a_missing_secret_stops_the_deployment_with_pulumis_instruction(mock_stack: Callable[..., MockRun]) -> None:
+    with pytest.raises(Exception, match=r"pulumi config set --secret mlops:registryDatabasePassword"):
+        mock_stack("churn-dev", secrets={"retrainWebhookToken": "t", "slackWebhookUrl": "u"})
 
 
 def test_an_aws_stack_deploys_to_the_spec_region_with_an_encryption_key(mock_stack: Callable[..., MockRun]) -> None:
@@ -83,18 +96,23 @@ def test_an_aws_stack_deploys_to_the_spec_region_with_an_encryption_key(mock_sta
 def test_type_tokens_are_pinned(component: type, args: type, environment: str, token: str, mock_program: Callable[..., MockRun]) -> None:
     # Renaming a type token replaces live resources, so a rename must fail this test first.
     spec = load_platform(ROOT / "examples/churn/platform.py", environment=environment)[environment]
-    run = mock_program(lambda: component("churn", args(spec)))
+    run = mock_program(
+        lambda: component("churn", args(spec, secrets={"retrainWebhookToken": "t"}) if component is KubernetesPlatform else args(spec))
+    )
     assert run.resources[0].type == token
 
 
 def test_a_component_refuses_the_wrong_target(mock_program: Callable[..., MockRun]) -> None:
     spec = load_platform(ROOT / "examples/churn/platform.py", environment="prod")["prod"]
     with pytest.raises(TypeError, match="needs a kubernetes environment, got 'aws'"):
-        mock_program(lambda: KubernetesPlatform("churn", KubernetesPlatformArgs(spec)))
+        mock_program(lambda: KubernetesPlatform("churn", KubernetesPlatformArgs(spec, secrets={})))
 
 
 def run_main(config: dict[str, Any]) -> MockRun:
-    """Run ``__main__.py`` under mocks with the given stack config."""
+    """Run ``__main__.py`` under mocks with the given stack config (plus stand-in secrets)."""
+    from tests.conftest import STAND_IN_SECRETS
+
+    config = {**{f"mlops:{k}": v for k, v in STAND_IN_SECRETS.items()}, **config}
 
     def program() -> None:
         runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")
@@ -128,4 +146,5 @@ def test_stack_config_overrides_reach_the_program() -> None:
 def test_runs_do_not_leak_into_each_other(mock_stack: Callable[..., MockRun]) -> None:
     first = mock_stack("churn-dev")
     second = mock_stack("churn-dev")
-    assert [(r.type, r.name) for r in first.resources] == [(r.type, r.name) for r in second.resources]
+    # Registration order varies with the event loop; the set of resources must not.
+    assert sorted((r.type, r.name) for r in first.resources) == sorted((r.type, r.name) for r in second.resources)

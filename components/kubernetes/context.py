@@ -7,7 +7,7 @@ component reads like the YAML it becomes.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
@@ -33,8 +33,6 @@ class Cluster:
 
     spec: ResolvedSpec
     namespace: str
-    secret_keys: dict[str, str] = field(default_factory=dict)
-    """Spec secret names to keys of the platform Secret."""
 
     @property
     def target(self) -> KubernetesTarget:
@@ -65,6 +63,7 @@ class Cluster:
 
     @property
     def secret(self) -> str:
+        """The Secret holding every secret of the platform, keyed by the spec's secret names."""
         return self.name("secrets")
 
     @property

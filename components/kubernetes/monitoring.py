@@ -1,0 +1,173 @@
+"""Monitoring on Kubernetes: the spec's alerts as a PrometheusRule, the drift monitor (and canary
+controller), and Alertmanager routing (AlertmanagerConfig) to the retraining webhook and the channels."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.kubernetes.context import MONITOR_PORT, TMP_VOLUME, Cluster, child, container, http_probe
+from mlops_dsl.alerting import DEFAULT_RECEIVER, WEBHOOK_RECEIVER, routes, rule_groups
+from mlops_dsl.spec.base import format_duration
+from mlops_dsl.spec.training import Resources
+
+
+@dataclass(frozen=True)
+class MonitoringArgs:
+    """Inputs of :class:`Monitoring`."""
+
+    cluster: Cluster
+    webhook_url: str
+    """The retraining webhook's in-cluster URL (``.../alerts``)."""
+    token_key: str
+    """The key of the webhook token in the platform Secret."""
+
+
+def alertmanager_config_spec(cluster: Cluster, webhook_url: str, token_key: str) -> dict[str, Any]:
+    """The AlertmanagerConfig spec: retraining alerts to the webhook, notifications to their channels."""
+    platform = cluster.spec.platform
+
+    def secret(key: str) -> dict[str, str]:
+        return {"name": cluster.secret, "key": key}
+
+    receivers: list[dict[str, Any]] = [
+        {"name": DEFAULT_RECEIVER},
+        {
+            "name": WEBHOOK_RECEIVER,
+            "webhookConfigs": [
+                {
+                    "url": webhook_url,
+                    "sendResolved": False,
+                    "httpConfig": {"authorization": {"type": "Bearer", "credentials": secret(token_key)}},
+                }
+            ],
+        },
+    ]
+    for channel in platform.notifications:
+        receiver: dict[str, Any] = {"name": channel.name}
+        if channel.kind == "slack":
+            receiver["slackConfigs"] = [{"apiURL": secret(channel.webhook_url_secret), "channel": channel.channel, "sendResolved": True}]
+        elif channel.kind == "email":
+            email: dict[str, Any] = {
+                "to": ", ".join(channel.to),
+                "from": channel.sender,
+                "smarthost": channel.smarthost,
+                "sendResolved": True,
+            }
+            if channel.username:
+                email["authUsername"] = channel.username
+            if channel.password_secret:
+                email["authPassword"] = secret(channel.password_secret)
+            receiver["emailConfigs"] = [email]
+        elif channel.kind == "pagerduty":
+            receiver["pagerdutyConfigs"] = [{"routingKey": secret(channel.routing_key_secret), "sendResolved": True}]
+        else:
+            receiver["webhookConfigs"] = [{"urlSecret": secret(channel.url_secret), "sendResolved": True}]
+        receivers.append(receiver)
+    timing = platform.alerting
+    return {
+        "route": {
+            "receiver": DEFAULT_RECEIVER,
+            "groupBy": ["alertname", "model"],
+            "groupWait": format_duration(timing.group_wait),
+            "groupInterval": format_duration(timing.group_interval),
+            "repeatInterval": format_duration(timing.repeat_interval),
+            "routes": [
+                {
+                    "receiver": r.receiver,
+                    "matchers": [{"name": r.label, "value": r.pattern, "matchType": "=" if r.exact else "=~"}],
+                    "continue": True,
+                }
+                for r in routes(platform)
+            ],
+        },
+        "receivers": receivers,
+    }
+
+
+class Monitoring(pulumi.ComponentResource):
+    """Alert rules, the drift monitor, and alert routing."""
+
+    rule_name: pulumi.Output[str]
+    """The PrometheusRule holding the spec's alerts."""
+
+    def __init__(self, name: str, args: MonitoringArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("mlops:kubernetes:Monitoring", name, {}, opts)
+        cluster = args.cluster
+        prometheus_labels = cluster.target.prometheus_labels
+        rule = k8s.apiextensions.CustomResource(
+            f"{name}-rules",
+            api_version="monitoring.coreos.com/v1",
+            kind="PrometheusRule",
+            metadata={
+                **cluster.metadata(cluster.name("alerts"), "monitoring"),
+                "labels": {**cluster.labels("monitoring"), **prometheus_labels},
+            },
+            # The operator routes by namespace, so every expression keeps that label.
+            spec={"groups": rule_groups(cluster.spec.platform, keep=("namespace",))},
+            opts=child(self),
+        )
+        spec_volume, spec_mount = cluster.spec_volume()
+        monitor_name = cluster.name("monitor")
+        selector = cluster.selector("drift-monitor")
+        monitor = container(
+            "drift-monitor",
+            cluster.image,
+            ["monitor", "--host", "0.0.0.0", "--port", str(MONITOR_PORT), "--prometheus-url", cluster.target.prometheus_url],
+            Resources(cpu="100m", memory="512Mi"),
+            env=cluster.runtime_env(),
+            mounts=[spec_mount],
+            ports=[{"name": "http", "containerPort": MONITOR_PORT}],
+            readinessProbe=http_probe("/healthz", MONITOR_PORT),
+            livenessProbe=http_probe("/healthz", MONITOR_PORT, period=20, delay=20),
+        )
+        k8s.apps.v1.Deployment(
+            f"{name}-drift-monitor",
+            metadata=cluster.metadata(monitor_name, "drift-monitor"),
+            spec={
+                "replicas": 1,
+                "selector": {"matchLabels": selector},
+                "template": {
+                    "metadata": {"labels": cluster.labels("drift-monitor")},
+                    "spec": cluster.pod_spec([monitor], [spec_volume, TMP_VOLUME]),
+                },
+            },
+            opts=child(self),
+        )
+        k8s.core.v1.Service(
+            f"{name}-drift-monitor-service",
+            metadata=cluster.metadata(monitor_name, "drift-monitor"),
+            spec={"selector": selector, "ports": [{"name": "http", "port": MONITOR_PORT, "targetPort": "http"}]},
+            opts=child(self),
+        )
+        k8s.apiextensions.CustomResource(
+            f"{name}-drift-monitor-scrape",
+            api_version="monitoring.coreos.com/v1",
+            kind="ServiceMonitor",
+            metadata={
+                **cluster.metadata(monitor_name, "drift-monitor"),
+                "labels": {**cluster.labels("drift-monitor"), **prometheus_labels},
+            },
+            spec={
+                "selector": {"matchLabels": selector},
+                "namespaceSelector": {"matchNames": [cluster.namespace]},
+                "endpoints": [{"port": "http", "path": "/metrics", "interval": "15s"}],
+            },
+            opts=child(self),
+        )
+        k8s.apiextensions.CustomResource(
+            f"{name}-routing",
+            api_version="monitoring.coreos.com/v1alpha1",
+            kind="AlertmanagerConfig",
+            metadata={
+                **cluster.metadata(cluster.name("routing"), "monitoring"),
+                "labels": {**cluster.labels("monitoring"), **prometheus_labels},
+            },
+            spec=alertmanager_config_spec(cluster, args.webhook_url, args.token_key),
+            opts=child(self),
+        )
+        self.rule_name = rule.metadata["name"]
+        self.register_outputs({"rule_name": self.rule_name})

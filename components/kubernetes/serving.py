@@ -1,0 +1,200 @@
+"""Serving one model on Kubernetes: the model server Deployment, Service, autoscaler, disruption budget,
+ServiceMonitor, an optional canary Deployment with a weighted HTTPRoute, and batch scoring."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.kubernetes.context import SERVER_PORT, TMP_VOLUME, Cluster, canary_replicas, child, container, http_probe
+from mlops_dsl.spec.platform import Model
+
+
+@dataclass(frozen=True)
+class ModelServingArgs:
+    """Inputs of :class:`ModelServing`."""
+
+    cluster: Cluster
+    model: Model
+
+
+class ModelServing(pulumi.ComponentResource):
+    """Everything that serves one model."""
+
+    service: pulumi.Output[str]
+    """The stable Service's name (its in-cluster endpoint is http://<service>:8080)."""
+
+    def __init__(self, name: str, args: ModelServingArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("mlops:kubernetes:ModelServing", name, {}, opts)
+        cluster, model = args.cluster, args.model
+        serving = model.serving
+        spec_volume, spec_mount = cluster.spec_volume()
+        data_volume, data_mount = cluster.data_volume()
+        model_label = {"mlops.dev/model": model.name}
+        self.service = pulumi.Output.from_input("")
+
+        def server_pods(role: str) -> dict[str, Any]:
+            server = container(
+                "model-server",
+                cluster.image,
+                ["serve", "--model", model.name, "--role", role, "--host", "0.0.0.0", "--port", str(SERVER_PORT)],
+                serving.resources,
+                env=cluster.runtime_env(),
+                mounts=[spec_mount, data_mount],
+                ports=[{"name": "http", "containerPort": SERVER_PORT}],
+                readinessProbe=http_probe(f"/v2/models/{model.name}/ready", SERVER_PORT, period=5),
+                livenessProbe=http_probe("/v2/health/live", SERVER_PORT, period=15, delay=20),
+            )
+            labels = cluster.labels("model-server", **model_label, **{"mlops.dev/role": role})
+            return {"metadata": {"labels": labels}, "spec": cluster.pod_spec([server], [spec_volume, data_volume, TMP_VOLUME])}
+
+        if serving.online:
+            stable_name = cluster.name(model.name, "server")
+            stable_selector = cluster.selector("model-server", **model_label, **{"mlops.dev/role": "stable"})
+            deployment = k8s.apps.v1.Deployment(
+                f"{name}-deployment",
+                metadata=cluster.metadata(stable_name, "model-server", **model_label),
+                spec={
+                    "replicas": serving.replicas,
+                    "selector": {"matchLabels": stable_selector},
+                    "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
+                    "template": server_pods("stable"),
+                },
+                opts=child(self),
+            )
+            service = k8s.core.v1.Service(
+                f"{name}-service",
+                metadata=cluster.metadata(stable_name, "model-server", **model_label),
+                spec={
+                    "type": "ClusterIP",
+                    "selector": stable_selector,
+                    "ports": [{"name": "http", "port": SERVER_PORT, "targetPort": "http"}],
+                },
+                opts=child(self),
+            )
+            self.service = service.metadata["name"]
+            scaling = serving.autoscaling
+            if scaling is not None:
+                if scaling.metric == "cpu":
+                    metric: dict[str, Any] = {
+                        "type": "Resource",
+                        "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": int(scaling.target)}},
+                    }
+                else:  # served to the HPA by prometheus-adapter from mlops_requests_total
+                    metric = {
+                        "type": "Pods",
+                        "pods": {
+                            "metric": {"name": "mlops_requests_per_second"},
+                            "target": {"type": "AverageValue", "averageValue": f"{scaling.target:g}"},
+                        },
+                    }
+                k8s.autoscaling.v2.HorizontalPodAutoscaler(
+                    f"{name}-autoscaler",
+                    metadata=cluster.metadata(stable_name, "model-server", **model_label),
+                    spec={
+                        "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": stable_name},
+                        "minReplicas": scaling.min_replicas,
+                        "maxReplicas": scaling.max_replicas,
+                        "metrics": [metric],
+                    },
+                    opts=child(self, deployment),
+                )
+            k8s.policy.v1.PodDisruptionBudget(
+                f"{name}-disruption-budget",
+                metadata=cluster.metadata(stable_name, "model-server", **model_label),
+                spec={"maxUnavailable": 1, "selector": {"matchLabels": stable_selector}},
+                opts=child(self),
+            )
+            k8s.apiextensions.CustomResource(
+                f"{name}-service-monitor",
+                api_version="monitoring.coreos.com/v1",
+                kind="ServiceMonitor",
+                metadata={
+                    **cluster.metadata(stable_name, "model-server", **model_label),
+                    "labels": {**cluster.labels("model-server", **model_label), **cluster.target.prometheus_labels},
+                },
+                spec={
+                    "selector": {"matchLabels": cluster.selector("model-server", **model_label)},
+                    "namespaceSelector": {"matchNames": [cluster.namespace]},
+                    "endpoints": [{"port": "http", "path": "/metrics", "interval": "15s"}],
+                },
+                opts=child(self),
+            )
+            if serving.canary is not None:
+                self._canary(name, cluster, model, server_pods("canary"), stable_name)
+
+        if serving.batch is not None:
+            batch = serving.batch
+            scorer = container(
+                "batch",
+                cluster.image,
+                ["batch", "--model", model.name, "--input", batch.input, "--output", batch.output],
+                batch.resources,
+                env=cluster.runtime_env(),
+                mounts=[spec_mount, data_mount],
+            )
+            k8s.batch.v1.CronJob(
+                f"{name}-batch",
+                metadata=cluster.metadata(cluster.name(model.name, "batch"), "batch-inference", **model_label),
+                spec={
+                    "schedule": batch.schedule,
+                    "concurrencyPolicy": "Forbid",
+                    "jobTemplate": {
+                        "spec": {
+                            "backoffLimit": 1,
+                            "parallelism": 1,
+                            "template": {
+                                "metadata": {"labels": cluster.labels("batch-inference", **model_label)},
+                                "spec": cluster.pod_spec([scorer], [spec_volume, data_volume, TMP_VOLUME], restartPolicy="Never"),
+                            },
+                        }
+                    },
+                },
+                opts=child(self),
+            )
+        self.register_outputs({"service": self.service})
+
+    def _canary(self, name: str, cluster: Cluster, model: Model, pods: dict[str, Any], stable_name: str) -> None:
+        """A second Deployment for the canary, and an HTTPRoute that gives it the declared share."""
+        canary = model.serving.canary
+        if canary is None or cluster.target.gateway is None:  # the spec's rules require both
+            raise ValueError(f"model {model.name}: a canary on Kubernetes needs serving.canary and target.gateway")
+        canary_name = cluster.name(model.name, "canary")
+        model_label = {"mlops.dev/model": model.name}
+        selector = cluster.selector("model-server", **model_label, **{"mlops.dev/role": "canary"})
+        replicas = canary_replicas(model.serving.replicas, canary.percent)
+        k8s.apps.v1.Deployment(
+            f"{name}-canary-deployment",
+            metadata=cluster.metadata(canary_name, "model-server", **model_label),
+            spec={"replicas": replicas, "selector": {"matchLabels": selector}, "template": pods},
+            opts=child(self),
+        )
+        k8s.core.v1.Service(
+            f"{name}-canary-service",
+            metadata=cluster.metadata(canary_name, "model-server", **model_label),
+            spec={"type": "ClusterIP", "selector": selector, "ports": [{"name": "http", "port": SERVER_PORT, "targetPort": "http"}]},
+            opts=child(self),
+        )
+        gateway_namespace, gateway_name = cluster.target.gateway.split("/")
+        k8s.apiextensions.CustomResource(
+            f"{name}-route",
+            api_version="gateway.networking.k8s.io/v1",
+            kind="HTTPRoute",
+            metadata=cluster.metadata(cluster.name(model.name), "model-server", **model_label),
+            spec={
+                "parentRefs": [{"name": gateway_name, "namespace": gateway_namespace}],
+                "rules": [
+                    {
+                        "matches": [{"path": {"type": "PathPrefix", "value": f"/v2/models/{model.name}"}}],
+                        "backendRefs": [
+                            {"name": stable_name, "port": SERVER_PORT, "weight": 100 - canary.percent},
+                            {"name": canary_name, "port": SERVER_PORT, "weight": canary.percent},
+                        ],
+                    }
+                ],
+            },
+            opts=child(self),
+        )
