@@ -311,3 +311,17 @@ def test_the_local_backend_passes_the_reason_and_reports_the_result(tmp_path: Pa
     assert (tmp_path / "runs" / "runs.log").read_text() == "schedule (0 3 * * 1)\n"
     assert json.loads((tmp_path / "runs" / "r1" / "result.json").read_text())["status"] == "succeeded"
     time.sleep(0)
+
+
+def test_a_kubernetes_run_reports_its_result_to_the_trigger(setup: Setup) -> None:
+    setup.trigger.handle_notification(Notification.model_validate(notification()))
+    [run] = setup.store.runs()
+    headers = {"Authorization": f"Bearer {SECRET}"}
+    with client_for(setup) as client:
+        assert client.post(f"/runs/{run.id}/result", json={"status": "succeeded"}).status_code == 401
+        assert client.post(f"/runs/{run.id}/result", json={"status": "done"}, headers=headers).status_code == 400
+        assert client.post("/runs/nope/result", json={"status": "succeeded"}, headers=headers).status_code == 404
+        reported = {"status": "succeeded", "outcome": "promoted", "version": "4", "reason": "gate passed"}
+        assert client.post(f"/runs/{run.id}/result", json=reported, headers=headers).json() == {"recorded": True}
+    finished = setup.store.runs()[0]
+    assert (finished.status, finished.outcome, finished.version) == ("succeeded", "promoted", "4")
