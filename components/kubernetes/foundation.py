@@ -10,7 +10,6 @@ import pulumi_kubernetes as k8s
 
 from components.kubernetes.context import Cluster, child
 from mlops_dsl.loader import resolved_json
-from mlops_dsl.spec.feature_store import FileOfflineStore
 
 
 @dataclass(frozen=True)
@@ -61,9 +60,8 @@ class Foundation(pulumi.ComponentResource):
             opts=child(self, namespace),
         )
         offline = cluster.spec.platform.feature_store.offline_store.kubernetes
-        size = offline.volume_size if isinstance(offline, FileOfflineStore) else "10Gi"
-        claim: dict[str, object] = {"accessModes": ["ReadWriteMany"], "resources": {"requests": {"storage": size}}}
-        storage_class = (offline.storage_class if isinstance(offline, FileOfflineStore) else None) or cluster.target.storage_class
+        claim: dict[str, object] = {"accessModes": ["ReadWriteMany"], "resources": {"requests": {"storage": offline.volume_size}}}
+        storage_class = offline.storage_class or cluster.target.storage_class
         if storage_class:
             claim["storageClassName"] = storage_class
         # Shared by the feature store, training runs and captured traffic; several

@@ -75,21 +75,15 @@ class FeatureView(SpecModel):
 
 
 class FileOfflineStore(SpecModel):
-    """Parquet files on a local disk or a mounted volume (Feast's file offline store)."""
+    """Parquet files on a local disk or, on Kubernetes, a shared volume (Feast's file offline store).
+
+    ``volume_size`` and ``storage_class`` size the Kubernetes volume, which
+    several pods mount at once (ReadWriteMany).
+    """
 
     kind: Literal["file"] = "file"
     volume_size: MemoryQuantity = "20Gi"
     storage_class: str | None = None
-
-
-class S3OfflineStore(SpecModel):
-    """Parquet files in an S3-compatible bucket (AWS S3 or, on a cluster, MinIO)."""
-
-    kind: Literal["s3"] = "s3"
-    bucket: str = Field(min_length=3, max_length=63)
-    prefix: str = "offline"
-    endpoint_url: str | None = None
-    region: str | None = None
 
 
 class SageMakerOfflineStore(SpecModel):
@@ -126,7 +120,6 @@ class DynamoDBOnlineStore(SpecModel):
     kind: Literal["dynamodb"] = "dynamodb"
 
 
-KubernetesOfflineStore = Annotated[FileOfflineStore | S3OfflineStore, Field(discriminator="kind")]
 AwsOnlineStore = Annotated[SageMakerOnlineStore | DynamoDBOnlineStore, Field(discriminator="kind")]
 
 
@@ -134,7 +127,7 @@ class OfflineStores(SpecModel):
     """The offline (historical) store each target uses."""
 
     local: FileOfflineStore = Field(default_factory=FileOfflineStore)
-    kubernetes: KubernetesOfflineStore = Field(default_factory=FileOfflineStore)
+    kubernetes: FileOfflineStore = Field(default_factory=FileOfflineStore)
     aws: SageMakerOfflineStore = Field(default_factory=SageMakerOfflineStore)
 
 
@@ -180,7 +173,6 @@ __all__ = [
     "OfflineStores",
     "OnlineStores",
     "RedisOnlineStore",
-    "S3OfflineStore",
     "SageMakerOfflineStore",
     "SageMakerOnlineStore",
     "Source",
