@@ -81,7 +81,7 @@ def base_platform() -> Platform:
                     canary=Canary(percent=10, rollback_on=["churn-latency"]),
                 ),
                 monitors=[
-                    DataDrift(name="churn-drift", features=["customer_activity:sessions"], notify=["team"]),
+                    DataDrift(name="churn-drift", features=["customer_activity:sessions"], method="ks", threshold=0.1, notify=["team"]),
                     ModelQuality(name="churn-quality", metric="roc_auc", threshold=0.65),
                     Latency(name="churn-latency", threshold="200ms"),
                     ErrorRate(name="churn-errors", threshold=0.01),

@@ -357,3 +357,9 @@ def test_hmac_is_refused_where_alertmanager_delivers_the_alerts() -> None:
     found = problems({"retraining_webhook.auth": "hmac"})
     assert [(p.path, p.environment) for p in found] == [("retraining_webhook.auth", "dev")]
     assert "Alertmanager" in found[0].message
+
+
+def test_drift_on_aws_is_measured_as_ks() -> None:
+    found = problems({"models.churn.monitors.churn-drift": {"method": "psi", "threshold": 0.2}})
+    assert [(p.path, p.environment) for p in found] == [("models.churn.monitors.churn-drift.method", "prod")]
+    assert "allowed: 'ks'" in found[0].message

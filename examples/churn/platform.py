@@ -174,7 +174,8 @@ platform = Platform(
             overrides={
                 "models.churn.registry.approval": "manual",
                 "models.churn.serving.autoscaling.max_replicas": 12,
-                "models.churn.monitors.churn-feature-drift.notify": ["ml-oncall"],
+                # SageMaker Model Monitor measures drift as a KS distance.
+                "models.churn.monitors.churn-feature-drift": {"method": "ks", "threshold": 0.1, "notify": ["ml-oncall"]},
             },
         ),
     },

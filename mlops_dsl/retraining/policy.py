@@ -1,8 +1,9 @@
 """The decision: start a retraining run for this event, or skip it and say why.
 
 Pure and shared by every place that triggers retraining: the runtime trigger
-service (local and Kubernetes) and the AWS trigger function. Each supplies
-the history from its own durable store; the rules live only here.
+service (local and Kubernetes) and the AWS trigger function, which packages
+this very file. Each supplies the history from its own durable store; the
+rules live only here. It imports nothing beyond the standard library.
 
 The order of the checks matters. An alert storm is mostly the same alert
 repeated: those are duplicates. A different trigger while a run is going is
@@ -14,10 +15,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from mlops_dsl.spec.base import format_duration
-from mlops_dsl.spec.retraining import Retraining
+from mlops_dsl.durations import format as format_duration
+
+if TYPE_CHECKING:  # the AWS trigger function runs this module without pydantic installed
+    from mlops_dsl.spec.retraining import Retraining
 
 
 @dataclass(frozen=True)

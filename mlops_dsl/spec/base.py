@@ -31,6 +31,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from mlops_dsl import durations
+
 _VALIDATING: ContextVar[bool] = ContextVar("mlops_spec_validating", default=False)
 
 
@@ -140,9 +142,6 @@ Identifier = Annotated[
 
 # --- durations ---------------------------------------------------------------
 
-_DURATION_PART = re.compile(r"(\d+)(ms|s|m|h|d|w)")
-_DURATION = re.compile(r"^(\d+(ms|s|m|h|d|w))+$")
-_UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 DURATION_RULE = "a duration such as 250ms, 30s, 5m, 1h30m, 2d or 1w"
 
 
@@ -150,23 +149,16 @@ def parse_duration(value: Any) -> timedelta:
     """Parse a Prometheus-style duration ("1h30m") into a timedelta."""
     if isinstance(value, timedelta):
         return value
-    if not isinstance(value, str) or not _DURATION.match(value.strip()):
+    if not isinstance(value, str):
         raise spec_error(DURATION_RULE)
-    seconds = sum(int(n) * _UNIT_SECONDS[unit] for n, unit in _DURATION_PART.findall(value))
-    return timedelta(seconds=seconds)
+    try:
+        return durations.parse(value)
+    except ValueError:
+        raise spec_error(DURATION_RULE) from None
 
 
-def format_duration(value: timedelta) -> str:
-    """Render a timedelta the way Prometheus writes durations ("1h30m", "250ms")."""
-    millis = round(value.total_seconds() * 1000)
-    if millis == 0:
-        return "0s"
-    parts = []
-    for unit, size in (("w", 604_800_000), ("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1000), ("ms", 1)):
-        count, millis = divmod(millis, size)
-        if count:
-            parts.append(f"{count}{unit}")
-    return "".join(parts)
+format_duration = durations.format
+"""Render a timedelta the way Prometheus writes durations ("1h30m", "250ms")."""
 
 
 def _positive_duration(value: timedelta) -> timedelta:
@@ -180,7 +172,7 @@ Duration = Annotated[
     BeforeValidator(parse_duration),
     AfterValidator(_positive_duration),
     PlainSerializer(format_duration, return_type=str),
-    WithJsonSchema({"type": "string", "pattern": _DURATION.pattern, "description": DURATION_RULE}),
+    WithJsonSchema({"type": "string", "pattern": durations.PATTERN.pattern, "description": DURATION_RULE}),
 ]
 """A positive duration, written as Prometheus writes them."""
 

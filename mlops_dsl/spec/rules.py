@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 
 from mlops_dsl.problems import Problem, got_allowed, join_path, one_of
 from mlops_dsl.spec.environment import STAGES, AwsTarget, KubernetesTarget
-from mlops_dsl.spec.monitoring import SERVICE_MONITOR_KINDS, DataDrift, ModelQuality
+from mlops_dsl.spec.monitoring import SERVICE_MONITOR_KINDS, DataDrift, ModelQuality, PredictionDrift
 from mlops_dsl.spec.platform import Model, Platform
 from mlops_dsl.spec.retraining import OnAlert, OnNewData
 from mlops_dsl.spec.training import CLASSIFICATION_METRICS, REGRESSION_METRICS
@@ -339,6 +339,16 @@ def _prod_approval_is_gated(platform: Platform, model: Model, base: str, environ
 def _aws_instances_fit(platform: Platform, model: Model, base: str, environment: str) -> Iterator[Problem]:
     if not isinstance(platform.environments[environment].target, AwsTarget):
         return
+    for monitor in model.monitors:
+        if isinstance(monitor, (DataDrift, PredictionDrift)) and monitor.method != "ks":
+            yield Problem(
+                join_path(base, "monitors", monitor.name, "method"),
+                got_allowed(
+                    monitor.method,
+                    "'ks' (SageMaker Model Monitor measures drift as the distance between distributions, a KS statistic)",
+                    "on AWS drift comes from Model Monitor",
+                ),
+            )
     sized = [("training.resources", model.training.resources), ("serving.resources", model.serving.resources)]
     if model.serving.batch is not None:
         sized.append(("serving.batch.resources", model.serving.batch.resources))

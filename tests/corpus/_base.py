@@ -63,7 +63,7 @@ def feature_store(**changes: Any) -> FeatureStore:
 
 def monitors() -> list[Any]:
     return [
-        DataDrift(name="churn-drift", features=["customer_activity:sessions"]),
+        DataDrift(name="churn-drift", features=["customer_activity:sessions"], method="ks", threshold=0.1),
         ModelQuality(name="churn-quality", metric="roc_auc", threshold=0.7),
         Latency(name="churn-latency", threshold="250ms"),
         ErrorRate(name="churn-errors", threshold=0.01),
