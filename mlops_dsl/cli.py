@@ -182,6 +182,13 @@ def _add_services(commands: argparse._SubParsersAction) -> None:  # type: ignore
     batch.add_argument("--output", help="where to write the scores (default: serving.batch.output)")
     batch.set_defaults(handler=_service("batch"))
 
+    sagemaker = commands.add_parser("sagemaker", help="a step of the SageMaker training pipeline (runs inside SageMaker)")
+    common(sagemaker, None)
+    sagemaker.add_argument("step", choices=("prepare", "train", "evaluate"), help="which step")
+    sagemaker.add_argument("--model", help="the model (default: $MLOPS_MODEL)")
+    sagemaker.add_argument("--root", help="the step's local directory (default: SageMaker's /opt/ml layout)")
+    sagemaker.set_defaults(handler=_service("sagemaker"))
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``mlops`` command line; returns the exit code."""

@@ -45,6 +45,9 @@ def serve(args: argparse.Namespace) -> int:
     from mlops_dsl.server.slots import ModelSlots
 
     spec = load_for_service(args.spec, args.env)
+    model_dir = os.environ.get("MLOPS_MODEL_DIR")
+    if model_dir:
+        return _serve_model_dir(args, spec, Path(model_dir))
     names = args.model or [m.name for m in spec.platform.models if m.serving.online]
     unknown = [name for name in names if name not in {m.name for m in spec.platform.models}]
     if unknown:
@@ -58,6 +61,52 @@ def serve(args: argparse.Namespace) -> int:
     settings = ServerSettings(poll_interval=args.poll_interval, max_body_bytes=args.max_body_bytes)
     logging.getLogger("mlops.server").info("serving %s on http://%s:%d", ", ".join(names), args.host, args.port)
     _uvicorn(create_app(slots, metrics, settings, captures), args.host, args.port)
+    return 0
+
+
+def _serve_model_dir(args: argparse.Namespace, spec: Any, folder: Path) -> int:
+    """Serve the one version in a model directory: a SageMaker endpoint's container (port 8080)."""
+    from prometheus_client import CollectorRegistry
+
+    from mlops_dsl.aws.steps import load_model_dir
+    from mlops_dsl.registry import LoadedModel
+    from mlops_dsl.server.app import ServerSettings, create_app
+    from mlops_dsl.server.metrics import ServerMetrics
+    from mlops_dsl.server.slots import ModelSlots
+
+    _logging(args.verbose)
+    estimator, features, metadata, baseline = load_model_dir(folder)
+    loaded = LoadedModel(metadata["model"], str(metadata.get("version", "1")), estimator, features, metadata["task"], baseline)
+    metrics = ServerMetrics(CollectorRegistry())
+    app = create_app(ModelSlots.fixed(spec.platform, loaded, metrics), metrics, ServerSettings(max_body_bytes=args.max_body_bytes))
+    _uvicorn(app, "0.0.0.0", 8080)  # SageMaker's fixed port
+    return 0
+
+
+def sagemaker(args: argparse.Namespace) -> int:
+    """A SageMaker pipeline step: prepare (processing), train (training) or evaluate (processing)."""
+    from mlops_dsl.aws import steps
+
+    spec = load_for_service(args.spec, args.env)
+    _logging(args.verbose)
+    model = args.model or os.environ.get("MLOPS_MODEL")
+    if model not in {m.name for m in spec.platform.models}:
+        raise SpecError([Problem("--model", got_allowed(model, "a model of the spec (or set MLOPS_MODEL)"), source="mlops sagemaker")])
+    root = Path(args.root or ("/opt/ml" if args.step == "train" else "/opt/ml/processing"))
+    try:
+        if args.step == "prepare":
+            steps.prepare(spec, model, root)
+        elif args.step == "train":
+            steps.train(spec, model, root)
+        else:
+            steps.evaluate_step(spec, model, root)
+    except steps.StepFailedError as error:
+        # SageMaker shows a job's failure reason from this file.
+        failure = Path("/opt/ml/output/failure") if args.root is None else root / "failure"
+        failure.parent.mkdir(parents=True, exist_ok=True)
+        failure.write_text(str(error))
+        logging.getLogger("mlops.sagemaker").error("%s failed: %s", args.step, error)
+        return 1
     return 0
 
 

@@ -177,6 +177,15 @@ def create_app(slots: ModelSlots, metrics: ServerMetrics, settings: ServerSettin
         metrics.latency.labels(*labels).observe(time.perf_counter() - started)
         return response
 
+    async def ping(request: Request) -> Response:
+        # SageMaker's container contract: GET /ping is healthy once the model is loaded.
+        return Response(status_code=200 if slots.ready() else 503)
+
+    async def invocations(request: Request) -> Response:
+        # SageMaker's container contract: POST /invocations, here with an Open Inference Protocol body.
+        request.scope["path_params"] = {"model": slots.models[0]}
+        return await infer(request)
+
     async def prometheus(request: Request) -> Response:
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
@@ -198,5 +207,7 @@ def create_app(slots: ModelSlots, metrics: ServerMetrics, settings: ServerSettin
         Route("/v2/models/{model}/infer", infer, methods=["POST"]),
         Route("/v2/models/{model}/versions/{version}/infer", infer, methods=["POST"]),
         Route("/metrics", prometheus),
+        Route("/ping", ping),
+        Route("/invocations", invocations, methods=["POST"]),
     ]
     return Starlette(routes=routes, lifespan=lifespan)

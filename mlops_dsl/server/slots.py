@@ -60,6 +60,15 @@ class ModelSlots:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
+    @classmethod
+    def fixed(cls, platform: Platform, loaded: LoadedModel, metrics: ServerMetrics) -> ModelSlots:
+        """Slots that serve one loaded version and never change (a SageMaker endpoint's container)."""
+        slots = cls(platform, [loaded.model], registry=None, metrics=metrics)  # type: ignore[arg-type]
+        slots._declare(loaded)
+        slots._served[loaded.model] = Served(loaded)
+        slots._publish(loaded.model, None, slots._served[loaded.model])
+        return slots
+
     def get(self, model: str) -> Served | None:
         """What ``model`` serves now (None until a version is in production)."""
         return self._served.get(model)
@@ -84,6 +93,8 @@ class ModelSlots:
 
     def refresh(self) -> list[str]:
         """Load whatever the aliases point at now; returns a line per change."""
+        if self.registry is None:  # fixed slots: SageMaker replaces the container to change versions
+            return []
         changes = []
         for model in self.models:
             canary_spec = self.platform.model(model).serving.canary
@@ -121,6 +132,8 @@ class ModelSlots:
 
     def start(self, interval: float) -> None:
         """Poll the registry every ``interval`` seconds in a background thread."""
+        if self.registry is None:
+            return
 
         def loop() -> None:
             while not self._stop.wait(interval):
