@@ -79,7 +79,8 @@ def _serve_model_dir(args: argparse.Namespace, spec: Any, folder: Path) -> int:
     loaded = LoadedModel(metadata["model"], str(metadata.get("version", "1")), estimator, features, metadata["task"], baseline)
     metrics = ServerMetrics(CollectorRegistry())
     app = create_app(ModelSlots.fixed(spec.platform, loaded, metrics), metrics, ServerSettings(max_body_bytes=args.max_body_bytes))
-    _uvicorn(app, "0.0.0.0", 8080)  # SageMaker's fixed port
+    # SageMaker's port is 8080, or what it sets in SAGEMAKER_BIND_TO_PORT (multi-container endpoints).
+    _uvicorn(app, "0.0.0.0", int(os.environ.get("SAGEMAKER_BIND_TO_PORT", "8080")))
     return 0
 
 
