@@ -34,12 +34,21 @@ def settings(role: str, canary: bool = True) -> dict[str, Any]:
         "instance_type": "ml.m5.large",
         "initial_instance_count": 2,
         "kms_key": "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
-        "capture": {"enabled": True, "sampling_percent": 25, "destination": "s3://churn-prod-artifacts/capture/churn", "modes": ["request", "response"]},
+        "capture": {
+            "enabled": True,
+            "sampling_percent": 25,
+            "destination": "s3://churn-prod-artifacts/capture/churn",
+            "modes": ["request", "response"],
+        },
         "canary": {"percent": 10, "bake_seconds": 900} if canary else None,
         "rollback_alarms": ["churn-prod-churn-churn-latency-p99", "churn-prod-churn-churn-error-rate"],
         "autoscaling": {"min": 2, "max": 12, "metric": "cpu", "target": 70},
         "artifacts_bucket": "churn-prod-artifacts",
-        "monitoring": {"schedule": "churn-prod-churn-data-quality", "job_definition": "churn-prod-churn-data-quality", "cron": "cron(0 * ? * * *)"},
+        "monitoring": {
+            "schedule": "churn-prod-churn-data-quality",
+            "job_definition": "churn-prod-churn-data-quality",
+            "cron": "cron(0 * ? * * *)",
+        },
     }
 
 
@@ -56,7 +65,12 @@ class World:
                 self.s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
             except ClientError:
                 pass
-        for key in ("pipelines/run-1/model.tar.gz", "pipelines/run-1/evaluation.json", "pipelines/run-1/statistics.json", "pipelines/run-1/constraints.json"):
+        for key in (
+            "pipelines/run-1/model.tar.gz",
+            "pipelines/run-1/evaluation.json",
+            "pipelines/run-1/statistics.json",
+            "pipelines/run-1/constraints.json",
+        ):
             self.s3.put_object(Bucket="churn-prod-artifacts", Key=key, Body=b"{}")
         try:
             self.sagemaker.create_model_package_group(ModelPackageGroupName=GROUP)
@@ -86,15 +100,27 @@ class World:
             ModelPackageGroupName=GROUP,
             ModelApprovalStatus="PendingManualApproval",
             InferenceSpecification={
-                "Containers": [{"Image": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/mlops-runtime:0.1.0", "ModelDataUrl": "s3://churn-prod-artifacts/pipelines/run-1/model.tar.gz"}],
+                "Containers": [
+                    {
+                        "Image": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/mlops-runtime:0.1.0",
+                        "ModelDataUrl": "s3://churn-prod-artifacts/pipelines/run-1/model.tar.gz",
+                    }
+                ],
                 "SupportedContentTypes": ["application/json"],
                 "SupportedResponseMIMETypes": ["application/json"],
             },
-            ModelMetrics={"ModelQuality": {"Statistics": {"ContentType": "application/json", "S3Uri": "s3://churn-prod-artifacts/pipelines/run-1/evaluation.json"}}},
+            ModelMetrics={
+                "ModelQuality": {
+                    "Statistics": {"ContentType": "application/json", "S3Uri": "s3://churn-prod-artifacts/pipelines/run-1/evaluation.json"}
+                }
+            },
             DriftCheckBaselines={
                 "ModelDataQuality": {
                     "Statistics": {"ContentType": "application/json", "S3Uri": "s3://churn-prod-artifacts/pipelines/run-1/statistics.json"},
-                    "Constraints": {"ContentType": "application/json", "S3Uri": "s3://churn-prod-artifacts/pipelines/run-1/constraints.json"},
+                    "Constraints": {
+                        "ContentType": "application/json",
+                        "S3Uri": "s3://churn-prod-artifacts/pipelines/run-1/constraints.json",
+                    },
                 }
             },
             CustomerMetadataProperties={"trigger_reason": "alert:churn-feature-drift"},
@@ -102,14 +128,25 @@ class World:
         return str(package["ModelPackageArn"])
 
     def deployer(self, canary: bool = True) -> Deployer:
-        return Deployer({"groups": {GROUP: settings(self.role, canary)}}, self.gap, self.autoscaling, self.s3, clock=lambda: datetime(2026, 11, 24, 12, tzinfo=UTC))
+        return Deployer(
+            {"groups": {GROUP: settings(self.role, canary)}},
+            self.gap,
+            self.autoscaling,
+            self.s3,
+            clock=lambda: datetime(2026, 11, 24, 12, tzinfo=UTC),
+        )
 
 
 def approved(arn: str, status: str = "Approved", group: str = GROUP) -> dict[str, Any]:
     return {
         "source": "aws.sagemaker",
         "detail-type": "SageMaker Model Package State Change",
-        "detail": {"ModelPackageGroupName": group, "ModelPackageArn": arn, "ModelApprovalStatus": status, "ModelPackageVersion": int(arn.rsplit("/", 1)[-1])},
+        "detail": {
+            "ModelPackageGroupName": group,
+            "ModelPackageArn": arn,
+            "ModelApprovalStatus": status,
+            "ModelPackageVersion": int(arn.rsplit("/", 1)[-1]),
+        },
     }
 
 
@@ -126,7 +163,10 @@ def test_the_first_approved_version_creates_the_endpoint_then_the_next_shifts_tr
     assert (target["ResourceId"], target["MinCapacity"], target["MaxCapacity"]) == (f"endpoint/{ENDPOINT}/variant/primary", 2, 12)
     keys = {o["Key"] for o in world.s3.list_objects_v2(Bucket="churn-prod-artifacts", Prefix="models/")["Contents"]}
     assert keys == {"models/churn/production/model.tar.gz", "models/churn/production/evaluation.json"}
-    assert world.s3.head_object(Bucket="churn-prod-artifacts", Key="monitoring/churn/baseline/constraints.json")["ServerSideEncryption"] == "aws:kms"
+    assert (
+        world.s3.head_object(Bucket="churn-prod-artifacts", Key="monitoring/churn/baseline/constraints.json")["ServerSideEncryption"]
+        == "aws:kms"
+    )
     assert result["monitoring"] == "schedule churn-prod-churn-data-quality created"
 
     second = world.register()
@@ -146,7 +186,10 @@ def test_the_first_approved_version_creates_the_endpoint_then_the_next_shifts_tr
         ({"detail-type": "EC2 Instance State-change Notification"}, "not a model package state change"),
         ({"detail-type": "SageMaker Model Package State Change", "detail": {}}, "lacks detail.ModelPackageArn"),
         (approved("arn:aws:sagemaker:eu-west-1:123456789012:model-package/other/1", group="other"), "not one of this platform's"),
-        (approved("arn:aws:sagemaker:eu-west-1:123456789012:model-package/churn-prod-churn/1", status="PendingManualApproval"), "not Approved"),
+        (
+            approved("arn:aws:sagemaker:eu-west-1:123456789012:model-package/churn-prod-churn/1", status="PendingManualApproval"),
+            "not Approved",
+        ),
     ],
 )
 def test_events_that_need_no_deployment_are_ignored_with_a_reason(endpoint: str, event: dict[str, Any], reason: str) -> None:
@@ -162,7 +205,14 @@ def test_every_request_the_function_builds_is_valid_for_the_aws_api(endpoint: st
         assert request_errors(sagemaker, "CreateEndpointConfig", endpoint_config_request(config, "c", "m")) == ""
         assert request_errors(sagemaker, "UpdateEndpoint", update_endpoint_request(config, "c")) == ""
     assert request_errors(sagemaker, "CreateMonitoringSchedule", monitoring_schedule_request(settings("r"))) == ""
-    batch = {"model": "churn", "input": "s3://d/batch/in", "output": "s3://d/batch/out", "kms_key": "k", "instance_type": "ml.m5.large", "instance_count": 1}
+    batch = {
+        "model": "churn",
+        "input": "s3://d/batch/in",
+        "output": "s3://d/batch/out",
+        "kms_key": "k",
+        "instance_type": "ml.m5.large",
+        "instance_count": 1,
+    }
     assert request_errors(sagemaker, "CreateTransformJob", transform_request(batch, "job", "model")) == ""
     # and the check itself can fail
     assert "EndpointConfigName" in request_errors(sagemaker, "UpdateEndpoint", {"EndpointName": "e"})

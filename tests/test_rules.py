@@ -363,3 +363,29 @@ def test_drift_on_aws_is_measured_as_ks() -> None:
     found = problems({"models.churn.monitors.churn-drift": {"method": "psi", "threshold": 0.2}})
     assert [(p.path, p.environment) for p in found] == [("models.churn.monitors.churn-drift.method", "prod")]
     assert "allowed: 'ks'" in found[0].message
+
+
+def test_on_aws_the_image_comes_from_ecr() -> None:
+    data = base_data()
+    data["environments"]["prod"]["overrides"] = {}  # the base image is on ghcr.io
+    found = problems(data=data, environment="prod")
+    assert paths(found) == ["image"]
+    assert "an Amazon ECR image URI" in found[0].message
+
+
+def test_on_aws_schedules_must_fit_eventbridge() -> None:
+    found = problems({"models.churn.training.schedule": "0 3 1 * 1"}, environment="prod")
+    assert paths(found) == ["models.churn.training.schedule"]
+    assert "both the day of month and the day of week" in found[0].message
+
+
+def test_on_aws_quality_metrics_are_those_model_monitor_reports() -> None:
+    found = problems(
+        {
+            "models.churn.monitors.churn-quality.metric": "log_loss",
+            "models.churn.training.gate.metric": "log_loss",
+            "models.churn.training.gate.threshold": 0.5,
+        },
+        environment="prod",
+    )
+    assert paths(found) == ["models.churn.monitors.churn-quality.metric"]

@@ -123,7 +123,12 @@ def test_a_step_that_fails_validation_fails_the_job_with_its_reason(pipeline: Pa
     from mlops_dsl.loader import resolved_json
 
     spec_file.write_text(resolved_json(prod({"models.churn.training.data_validation.min_rows": 10**7})))
-    result = subprocess.run(mlops("sagemaker", "prepare", "--spec", str(spec_file), "--model", "churn", "--root", str(tmp_path)), capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        mlops("sagemaker", "prepare", "--spec", str(spec_file), "--model", "churn", "--root", str(tmp_path)),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 1
     assert "fewer than min_rows 10000000" in (tmp_path / "failure").read_text()
 
@@ -136,11 +141,17 @@ def test_the_endpoint_container_serves_ping_and_invocations(pipeline: Path, tmp_
     port = free_port()
     model = step_dir(pipeline, "training") / "model"
     # SageMaker runs the image with the argument "serve"; the image's entry point is `mlops`.
-    server = Process(mlops("serve", "--spec", str(spec_file)), tmp_path / "serve.log", env={"MLOPS_MODEL_DIR": str(model), "SAGEMAKER_BIND_TO_PORT": str(port)})
+    server = Process(
+        mlops("serve", "--spec", str(spec_file)),
+        tmp_path / "serve.log",
+        env={"MLOPS_MODEL_DIR": str(model), "SAGEMAKER_BIND_TO_PORT": str(port)},
+    )
     try:
         server.wait_http(f"http://127.0.0.1:{port}/ping", timeout=60)
         rows = data_module().requests(3, seed=2)[FEATURES].to_numpy().tolist()
-        response = httpx.post(f"http://127.0.0.1:{port}/invocations", json={"inputs": [{"name": "x", "shape": [3, 7], "datatype": "FP64", "data": rows}]})
+        response = httpx.post(
+            f"http://127.0.0.1:{port}/invocations", json={"inputs": [{"name": "x", "shape": [3, 7], "datatype": "FP64", "data": rows}]}
+        )
         assert response.status_code == 200
         assert [o["name"] for o in response.json()["outputs"]] == ["probability", "label"]
         assert httpx.post(f"http://127.0.0.1:{port}/invocations", content=b"nope").status_code == 400

@@ -172,6 +172,8 @@ platform = Platform(
         "prod": Environment(
             target=AwsTarget(region="eu-west-1"),
             overrides={
+                # SageMaker pulls images from ECR.
+                "image": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/mlops-runtime:0.1.0",
                 "models.churn.registry.approval": "manual",
                 "models.churn.serving.autoscaling.max_replicas": 12,
                 # SageMaker Model Monitor measures drift as a KS distance.

@@ -29,9 +29,17 @@ def transform_request(settings: dict[str, Any], job_name: str, model_name: str) 
     return {
         "TransformJobName": job_name,
         "ModelName": model_name,
-        "TransformInput": {"DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": settings["input"]}}, "ContentType": "application/json", "SplitType": "Line"},
+        "TransformInput": {
+            "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": settings["input"]}},
+            "ContentType": "application/json",
+            "SplitType": "Line",
+        },
         "TransformOutput": {"S3OutputPath": settings["output"], "KmsKeyId": settings["kms_key"], "AssembleWith": "Line"},
-        "TransformResources": {"InstanceType": settings["instance_type"], "InstanceCount": settings["instance_count"], "VolumeKmsKeyId": settings["kms_key"]},
+        "TransformResources": {
+            "InstanceType": settings["instance_type"],
+            "InstanceCount": settings["instance_count"],
+            "VolumeKmsKeyId": settings["kms_key"],
+        },
         "Tags": [{"Key": "mlops:model", "Value": settings["model"]}],
     }
 

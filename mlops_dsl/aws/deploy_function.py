@@ -41,7 +41,12 @@ def endpoint_config_request(settings: dict[str, Any], name: str, model_name: str
     request: dict[str, Any] = {
         "EndpointConfigName": name,
         "ProductionVariants": [
-            {"VariantName": VARIANT, "ModelName": model_name, "InstanceType": settings["instance_type"], "InitialInstanceCount": settings["initial_instance_count"]}
+            {
+                "VariantName": VARIANT,
+                "ModelName": model_name,
+                "InstanceType": settings["instance_type"],
+                "InitialInstanceCount": settings["initial_instance_count"],
+            }
         ],
         "KmsKeyId": settings["kms_key"],
         "Tags": [{"Key": "mlops:model", "Value": settings["model"]}],
@@ -63,7 +68,11 @@ def update_endpoint_request(settings: dict[str, Any], endpoint_config: str) -> d
     """UpdateEndpoint: a canary traffic shift (or all at once), rolled back automatically if a spec alarm fires."""
     canary = settings.get("canary")
     if canary:
-        routing = {"Type": "CANARY", "CanarySize": {"Type": "CAPACITY_PERCENT", "Value": canary["percent"]}, "WaitIntervalInSeconds": canary["bake_seconds"]}
+        routing = {
+            "Type": "CANARY",
+            "CanarySize": {"Type": "CAPACITY_PERCENT", "Value": canary["percent"]},
+            "WaitIntervalInSeconds": canary["bake_seconds"],
+        }
     else:
         routing = {"Type": "ALL_AT_ONCE", "WaitIntervalInSeconds": 300}
     request: dict[str, Any] = {
@@ -103,7 +112,10 @@ def scaling_requests(settings: dict[str, Any]) -> tuple[dict[str, Any], dict[str
     }
     if scaling["metric"] == "requests_per_second":
         # SageMaker counts invocations per instance per minute.
-        tracking: dict[str, Any] = {"TargetValue": float(scaling["target"]) * 60, "PredefinedMetricSpecification": {"PredefinedMetricType": "SageMakerVariantInvocationsPerInstance"}}
+        tracking: dict[str, Any] = {
+            "TargetValue": float(scaling["target"]) * 60,
+            "PredefinedMetricSpecification": {"PredefinedMetricType": "SageMakerVariantInvocationsPerInstance"},
+        }
     else:
         tracking = {
             "TargetValue": float(scaling["target"]),
@@ -143,7 +155,9 @@ class Deployer:
 
     def settings_for(self, event: Any) -> tuple[dict[str, Any], dict[str, Any]]:
         if not isinstance(event, dict) or event.get("detail-type") != "SageMaker Model Package State Change":
-            raise IgnoredEventError(f"not a model package state change: {event.get('detail-type') if isinstance(event, dict) else type(event).__name__!r}")
+            raise IgnoredEventError(
+                f"not a model package state change: {event.get('detail-type') if isinstance(event, dict) else type(event).__name__!r}"
+            )
         detail = event.get("detail")
         if not isinstance(detail, dict) or not detail.get("ModelPackageArn") or not detail.get("ModelPackageGroupName"):
             raise IgnoredEventError("the event lacks detail.ModelPackageArn or detail.ModelPackageGroupName")
@@ -173,7 +187,11 @@ class Deployer:
         version = str(package.get("ModelPackageVersion") or arn.rsplit("/", 1)[-1])
         stamp = self.clock().strftime("%Y%m%d%H%M%S")
         model_name = f"{settings['endpoint']}-v{version}"[:63]
-        model_request: dict[str, Any] = {"ModelName": model_name, "ExecutionRoleArn": settings["role_arn"], "Containers": [{"ModelPackageName": arn}]}
+        model_request: dict[str, Any] = {
+            "ModelName": model_name,
+            "ExecutionRoleArn": settings["role_arn"],
+            "Containers": [{"ModelPackageName": arn}],
+        }
         if settings.get("vpc"):
             model_request["VpcConfig"] = settings["vpc"]
         self.sagemaker.create_model(**model_request)
@@ -183,14 +201,24 @@ class Deployer:
             self.sagemaker.update_endpoint(**update_endpoint_request(settings, config_name))
             action = "updated with a canary traffic shift" if settings.get("canary") else "updated"
         else:
-            self.sagemaker.create_endpoint(EndpointName=settings["endpoint"], EndpointConfigName=config_name, Tags=[{"Key": "mlops:model", "Value": settings["model"]}])
+            self.sagemaker.create_endpoint(
+                EndpointName=settings["endpoint"], EndpointConfigName=config_name, Tags=[{"Key": "mlops:model", "Value": settings["model"]}]
+            )
             action = "created"
         target, policy = scaling_requests(settings)
         self.autoscaling.register_scalable_target(**target)
         self.autoscaling.put_scaling_policy(**policy)
         published = self._publish(settings, package)
         monitoring = self._ensure_monitoring(settings)
-        summary = {"status": "deployed", "endpoint": settings["endpoint"], "version": version, "action": action, "endpoint_config": config_name, "published": published, "monitoring": monitoring}
+        summary = {
+            "status": "deployed",
+            "endpoint": settings["endpoint"],
+            "version": version,
+            "action": action,
+            "endpoint_config": config_name,
+            "published": published,
+            "monitoring": monitoring,
+        }
         log.info(json.dumps(summary))
         return summary
 
@@ -214,7 +242,11 @@ class Deployer:
         for source, key in copies:
             source_bucket, source_key = _s3_parts(source)
             self.s3.copy_object(
-                Bucket=bucket, Key=key, CopySource={"Bucket": source_bucket, "Key": source_key}, ServerSideEncryption="aws:kms", SSEKMSKeyId=settings["kms_key"]
+                Bucket=bucket,
+                Key=key,
+                CopySource={"Bucket": source_bucket, "Key": source_key},
+                ServerSideEncryption="aws:kms",
+                SSEKMSKeyId=settings["kms_key"],
             )
             published.append(f"s3://{bucket}/{key}")
         return published

@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from mlops_dsl.baseline import Baseline, distribution
-from mlops_dsl.loader import ResolvedSpec
+from mlops_dsl.loader import ResolvedSpec, resolved_json
 from mlops_dsl.spec.feature_store import column_of
 from mlops_dsl.spec.platform import Model
 from mlops_dsl.trainer import DataValidationError, apply_gate, build_estimator, evaluate, matrix, scores, snapshot_hash, split, validate
@@ -135,6 +135,8 @@ def train(spec: ResolvedSpec, model_name: str, root: Path) -> Path:
             }
         )
     )
+    # The endpoint container serves from this directory alone, spec included (MLOPS_SPEC).
+    (out / "platform.json").write_text(resolved_json(spec))
     return out
 
 

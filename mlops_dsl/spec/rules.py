@@ -9,13 +9,15 @@ field path to fix.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 
 from mlops_dsl.problems import Problem, got_allowed, join_path, one_of
 from mlops_dsl.spec.environment import STAGES, AwsTarget, KubernetesTarget
 from mlops_dsl.spec.monitoring import SERVICE_MONITOR_KINDS, DataDrift, ModelQuality, PredictionDrift
 from mlops_dsl.spec.platform import Model, Platform
-from mlops_dsl.spec.retraining import OnAlert, OnNewData
+from mlops_dsl.schedules import UnsupportedScheduleError, eventbridge_cron
+from mlops_dsl.spec.retraining import OnAlert, OnNewData, OnSchedule
 from mlops_dsl.spec.training import CLASSIFICATION_METRICS, REGRESSION_METRICS
 
 GPU_INSTANCE_FAMILIES = ("ml.p", "ml.g", "ml.trn", "ml.inf")
@@ -46,6 +48,7 @@ def check_platform(platform: Platform, environment: str) -> list[Problem]:
         problems.extend(_prod_approval_is_gated(platform, model, base, environment))
         problems.extend(_aws_instances_fit(platform, model, base, environment))
     problems.extend(_target_can_deliver(platform, environment))
+    problems.extend(_aws_platform_fits(platform, environment))
     return problems
 
 
@@ -336,9 +339,58 @@ def _prod_approval_is_gated(platform: Platform, model: Model, base: str, environ
         )
 
 
+ECR_IMAGE = re.compile(r"^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/[a-z0-9._/-]+(:[\w.-]+|@sha256:[0-9a-f]{64})$")
+MODEL_MONITOR_METRICS = {"accuracy", "roc_auc", "f1", "precision", "recall", "rmse", "mae", "r2"}
+
+
+def _aws_platform_fits(platform: Platform, environment: str) -> Iterator[Problem]:
+    if not isinstance(platform.environments[environment].target, AwsTarget):
+        return
+    if not ECR_IMAGE.match(platform.image):
+        yield Problem(
+            "image",
+            got_allowed(
+                platform.image,
+                "an Amazon ECR image URI (SageMaker pulls from ECR), such as 123456789012.dkr.ecr.eu-west-1.amazonaws.com/mlops-runtime:0.1.0",
+            ),
+        )
+    for view in platform.feature_store.feature_views:
+        if len(view.entities) != 1:
+            yield Problem(
+                join_path("feature_store.feature_views", view.name, "entities"),
+                got_allowed(view.entities, "exactly one entity (a SageMaker feature group has one record identifier)"),
+            )
+
+
+def _schedule_problem(cron: str, path: str) -> Problem | None:
+    try:
+        eventbridge_cron(cron)
+    except UnsupportedScheduleError as error:
+        return Problem(path, got_allowed(cron, "a schedule EventBridge can express", str(error)))
+    return None
+
+
 def _aws_instances_fit(platform: Platform, model: Model, base: str, environment: str) -> Iterator[Problem]:
     if not isinstance(platform.environments[environment].target, AwsTarget):
         return
+    if model.training.image is not None and not ECR_IMAGE.match(model.training.image):
+        yield Problem(
+            join_path(base, "training.image"), got_allowed(model.training.image, "an Amazon ECR image URI (SageMaker pulls from ECR)")
+        )
+    schedules = [("training.schedule", model.training.schedule)]
+    schedules += [(f"retraining.triggers[{i}].cron", t.cron) for i, t in enumerate(model.retraining.triggers) if isinstance(t, OnSchedule)]
+    if model.serving.batch is not None:
+        schedules.append(("serving.batch.schedule", model.serving.batch.schedule))
+    for where, cron in schedules:
+        problem = _schedule_problem(cron, join_path(base, where)) if cron else None
+        if problem is not None:
+            yield problem
+    for monitor in model.monitors:
+        if isinstance(monitor, ModelQuality) and monitor.metric not in MODEL_MONITOR_METRICS:
+            yield Problem(
+                join_path(base, "monitors", monitor.name, "metric"),
+                got_allowed(monitor.metric, f"a metric SageMaker Model Monitor reports: {one_of(MODEL_MONITOR_METRICS)}"),
+            )
     for monitor in model.monitors:
         if isinstance(monitor, (DataDrift, PredictionDrift)) and monitor.method != "ks":
             yield Problem(

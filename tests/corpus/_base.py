@@ -117,7 +117,7 @@ def build_platform(**changes: Any) -> Platform:
             "notifications": [Email(name="team", to=["ml@example.com"], sender="alerts@example.com", smarthost="smtp.example.com:587")],
             "environments": {
                 "dev": Environment(target=KubernetesTarget(gateway="gateway-system/internal")),
-                "prod": Environment(target=AwsTarget(region="eu-west-1")),
+                "prod": Environment(target=AwsTarget(region="eu-west-1"), overrides={"image": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/mlops:1"}),
             },
             **changes,
         }

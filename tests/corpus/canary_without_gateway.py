@@ -5,5 +5,5 @@ from _base import build_platform
 from mlops_dsl import AwsTarget, Environment, KubernetesTarget
 
 platform = build_platform(
-    environments={"dev": Environment(target=KubernetesTarget()), "prod": Environment(target=AwsTarget(region="eu-west-1"))}
+    environments={"dev": Environment(target=KubernetesTarget()), "prod": Environment(target=AwsTarget(region="eu-west-1"), overrides={"image": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/mlops:1"})}
 )
