@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Protocol
+
 import pulumi
 
 from mlops_dsl.loader import ResolvedSpec
 from mlops_dsl.spec.environment import AwsTarget, KubernetesTarget, LocalTarget
 
 
-def build_platform(spec: ResolvedSpec, opts: pulumi.ResourceOptions | None = None) -> pulumi.ComponentResource:
+class PlatformComponent(Protocol):
+    """What every target's platform component offers the program."""
+
+    endpoints: pulumi.Output[dict[str, str]]
+
+
+def build_platform(spec: ResolvedSpec, opts: pulumi.ResourceOptions | None = None) -> PlatformComponent:
     """Build the one platform component that deploys ``spec`` to its target."""
     # Imported here so a kubernetes stack never loads the AWS provider, and back.
     match spec.target:

@@ -135,8 +135,21 @@ class PlatformMocks(pulumi.runtime.Mocks):
         resource_id = f"{args.name}-id"
         if args.typ.startswith("aws:"):
             service = args.typ.split(":")[1].split("/")[0]
-            state.setdefault("arn", f"arn:aws:{service}:{self.region}:{FAKE_ACCOUNT}:{args.name}")
-            state.setdefault("name", args.name)
+            name = state.get("name") or args.name
+            state.setdefault("name", name)
+            if args.typ == "aws:s3/bucket:Bucket":
+                # A prefixed bucket gets its suffix from AWS; a fixed one here keeps plans stable.
+                state.setdefault("bucket", f"{state.get('bucketPrefix', args.name + '-')}mock0001")
+                state.setdefault("arn", f"arn:aws:s3:::{state['bucket']}")
+                resource_id = state["bucket"]
+            elif service == "iam":
+                state.setdefault("arn", f"arn:aws:iam::{FAKE_ACCOUNT}:role/{name}")
+            elif args.typ == "aws:kms/key:Key":
+                state.setdefault("keyId", f"{args.name}-key-id")
+                state.setdefault("arn", f"arn:aws:kms:{self.region}:{FAKE_ACCOUNT}:key/{args.name}-key-id")
+            else:
+                resource = state.get("pipelineName") or state.get("modelPackageGroupName") or state.get("featureGroupName") or name
+                state.setdefault("arn", f"arn:aws:{service}:{self.region}:{FAKE_ACCOUNT}:{args.typ.split(':')[-1].lower()}/{resource}")
         if args.typ.startswith("kubernetes:") and "metadata" in state:
             metadata = dict(state["metadata"] or {})
             metadata.setdefault("name", args.name)
@@ -153,7 +166,7 @@ class PlatformMocks(pulumi.runtime.Mocks):
             "aws:index/getRegion:getRegion": {"name": self.region, "region": self.region, "id": self.region},
             "aws:index/getPartition:getPartition": {"partition": "aws", "dnsSuffix": "amazonaws.com"},
         }
-        return answers.get(args.token, {}), None
+        return answers.get(args.token, {}), []
 
 
 class RecordingMonitor(MockMonitor):

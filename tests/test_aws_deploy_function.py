@@ -3,6 +3,7 @@ the two calls moto lacks)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -61,10 +62,8 @@ class World:
         self.autoscaling = client("application-autoscaling", endpoint)
         self.role = client("iam", endpoint).create_role(RoleName=f"endpoint-{id(self)}", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
         for bucket in ("churn-prod-artifacts",):
-            try:
+            with contextlib.suppress(ClientError):
                 self.s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
-            except ClientError:
-                pass
         for key in (
             "pipelines/run-1/model.tar.gz",
             "pipelines/run-1/evaluation.json",
@@ -72,10 +71,8 @@ class World:
             "pipelines/run-1/constraints.json",
         ):
             self.s3.put_object(Bucket="churn-prod-artifacts", Key=key, Body=b"{}")
-        try:
+        with contextlib.suppress(ClientError):
             self.sagemaker.create_model_package_group(ModelPackageGroupName=GROUP)
-        except ClientError:
-            pass
         self.schedules: dict[str, Any] = {}
         self.gap = Gap(
             self.sagemaker,
@@ -173,7 +170,7 @@ def test_the_first_approved_version_creates_the_endpoint_then_the_next_shifts_tr
     world.sagemaker.update_model_package(ModelPackageArn=second, ModelApprovalStatus="Approved")
     result = handler(approved(second), deployer=world.deployer())
     assert result["action"] == "updated with a canary traffic shift"
-    [(operation, request)] = [call for call in world.gap.calls if call[0] == "UpdateEndpoint"]
+    [(_operation, request)] = [call for call in world.gap.calls if call[0] == "UpdateEndpoint"]
     routing = request["DeploymentConfig"]["BlueGreenUpdatePolicy"]["TrafficRoutingConfiguration"]
     assert routing == {"Type": "CANARY", "CanarySize": {"Type": "CAPACITY_PERCENT", "Value": 10}, "WaitIntervalInSeconds": 900}
     assert [a["AlarmName"] for a in request["DeploymentConfig"]["AutoRollbackConfiguration"]["Alarms"]] == settings("")["rollback_alarms"]

@@ -96,9 +96,9 @@ def test_an_aws_stack_deploys_to_the_spec_region_with_an_encryption_key(mock_sta
 def test_type_tokens_are_pinned(component: type, args: type, environment: str, token: str, mock_program: Callable[..., MockRun]) -> None:
     # Renaming a type token replaces live resources, so a rename must fail this test first.
     spec = load_platform(ROOT / "examples/churn/platform.py", environment=environment)[environment]
-    run = mock_program(
-        lambda: component("churn", args(spec, secrets={"retrainWebhookToken": "t"}) if component is KubernetesPlatform else args(spec))
-    )
+    from tests.conftest import STAND_IN_SECRETS
+
+    run = mock_program(lambda: component("churn", args(spec, secrets=STAND_IN_SECRETS)))
     assert run.resources[0].type == token
 
 

@@ -389,3 +389,9 @@ def test_on_aws_quality_metrics_are_those_model_monitor_reports() -> None:
         environment="prod",
     )
     assert paths(found) == ["models.churn.monitors.churn-quality.metric"]
+
+
+def test_on_aws_every_monitor_notifies_someone() -> None:
+    found = problems({"models.churn.monitors.churn-errors.notify": []}, environment="prod")
+    assert paths(found) == ["models.churn.monitors.churn-errors.notify"]
+    assert problems({"models.churn.monitors.churn-errors.notify": []}, environment="dev") == []

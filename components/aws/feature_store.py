@@ -72,7 +72,8 @@ class FeatureStore(pulumi.ComponentResource):
         for view in store.feature_views:
             if len(view.entities) != 1:
                 raise ValueError(
-                    f"feature view {view.name}: a SageMaker feature group has one record identifier; the view has {len(view.entities)} entities"
+                    f"feature view {view.name}: a SageMaker feature group has one record identifier; "
+                    f"the view has {len(view.entities)} entities"
                 )
             entity = keys[view.entities[0]]
             event_time = sources[view.source].timestamp_field

@@ -10,6 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pulumi
+import pulumi_aws as aws
+
+from components.aws.context import Account
 
 PACKAGE = Path(__file__).resolve().parents[2] / "mlops_dsl"
 MODULES = (
@@ -39,3 +42,61 @@ HANDLERS = {
     "deploy": "mlops_dsl.aws.deploy_function.handler",
     "batch": "mlops_dsl.aws.batch_function.handler",
 }
+
+
+def function(
+    name: str,
+    *,
+    account: Account,
+    role: str,
+    statements: list[dict[str, object]],
+    environment: dict[str, pulumi.Input[str]],
+    parent: pulumi.Resource,
+    timeout: int = 60,
+) -> aws.lambda_.Function:
+    """One of the platform's functions: its log group (encrypted, 90-day retention), its role, the function."""
+    physical = account.names.function(role)
+    log_group = aws.cloudwatch.LogGroup(
+        f"{name}-logs",
+        name=f"/aws/lambda/{physical}",
+        retention_in_days=90,
+        kms_key_id=account.kms_key_arn,
+        tags=account.tags,
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+    execution = account.role(
+        f"{name}-role", "lambda.amazonaws.com", [*statements, account.logs_statement(f"/aws/lambda/{physical}")], parent=parent
+    )
+    return aws.lambda_.Function(
+        name,
+        name=physical,
+        runtime=RUNTIME,
+        handler=HANDLERS[role],
+        code=archive(),
+        role=execution.arn,
+        timeout=timeout,
+        memory_size=256,
+        environment={"variables": environment},
+        logging_config={"log_format": "JSON", "log_group": log_group.name},
+        tags=account.tags,
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=[log_group]),
+    )
+
+
+def invoke_on(name: str, rule: aws.cloudwatch.EventRule, target: aws.lambda_.Function, payload: dict[str, str] | None = None) -> None:
+    """Make an EventBridge rule invoke a function (with a fixed payload, if given)."""
+    aws.cloudwatch.EventTarget(
+        f"{name}-target",
+        rule=rule.name,
+        arn=target.arn,
+        input=None if payload is None else pulumi.Output.json_dumps(payload),
+        opts=pulumi.ResourceOptions(parent=rule),
+    )
+    aws.lambda_.Permission(
+        f"{name}-permission",
+        action="lambda:InvokeFunction",
+        function=target.name,
+        principal="events.amazonaws.com",
+        source_arn=rule.arn,
+        opts=pulumi.ResourceOptions(parent=rule),
+    )

@@ -85,16 +85,53 @@ def update_endpoint_request(settings: dict[str, Any], endpoint_config: str) -> d
     return request
 
 
-def monitoring_schedule_request(settings: dict[str, Any]) -> dict[str, Any]:
-    """CreateMonitoringSchedule: Model Monitor's data-quality job on the endpoint's captured traffic."""
-    monitoring = settings["monitoring"]
+def monitoring_schedule_request(settings: dict[str, Any], kind: str = "DataQuality") -> dict[str, Any]:
+    """CreateMonitoringSchedule: a Model Monitor job (data quality, or model quality) on the endpoint's traffic."""
+    monitoring = settings["monitoring"] if kind == "DataQuality" else {**settings["quality"], "cron": settings["monitoring"]["cron"]}
     return {
         "MonitoringScheduleName": monitoring["schedule"],
         "MonitoringScheduleConfig": {
             "ScheduleConfig": {"ScheduleExpression": monitoring["cron"]},
             "MonitoringJobDefinitionName": monitoring["job_definition"],
-            "MonitoringType": "DataQuality",
+            "MonitoringType": kind,
         },
+        "Tags": [{"Key": "mlops:model", "Value": settings["model"]}],
+    }
+
+
+def quality_job_request(settings: dict[str, Any]) -> dict[str, Any]:
+    """CreateModelQualityJobDefinition: the spec's quality metric from captured predictions and ground truth.
+
+    Ground truth is uploaded under ``ground-truth/<model>/`` in Model Monitor's
+    format, keyed by the captured inference ids. The probability is read from
+    the Open Inference Protocol response (one row per request).
+    """
+    quality = settings["quality"]
+    endpoint_input: dict[str, Any] = {"EndpointName": settings["endpoint"], "LocalPath": "/opt/ml/processing/input/endpoint"}
+    if quality["problem_type"] == "BinaryClassification":
+        endpoint_input.update({"ProbabilityAttribute": "outputs[0].data[0]", "ProbabilityThresholdAttribute": 0.5})
+    else:
+        endpoint_input["InferenceAttribute"] = "outputs[0].data[0]"
+    return {
+        "JobDefinitionName": quality["job_definition"],
+        "ModelQualityAppSpecification": {"ImageUri": quality["image"], "ProblemType": quality["problem_type"]},
+        "ModelQualityJobInput": {"EndpointInput": endpoint_input, "GroundTruthS3Input": {"S3Uri": quality["ground_truth"]}},
+        "ModelQualityJobOutputConfig": {
+            "MonitoringOutputs": [
+                {"S3Output": {"S3Uri": quality["output"], "LocalPath": "/opt/ml/processing/output", "S3UploadMode": "EndOfJob"}}
+            ],
+            "KmsKeyId": settings["kms_key"],
+        },
+        "JobResources": {
+            "ClusterConfig": {
+                "InstanceCount": 1,
+                "InstanceType": quality["instance_type"],
+                "VolumeSizeInGB": 20,
+                "VolumeKmsKey": settings["kms_key"],
+            }
+        },
+        "RoleArn": settings["monitor_role_arn"],
+        "StoppingCondition": {"MaxRuntimeInSeconds": 3600},
         "Tags": [{"Key": "mlops:model", "Value": settings["model"]}],
     }
 
@@ -252,16 +289,33 @@ class Deployer:
         return published
 
     def _ensure_monitoring(self, settings: dict[str, Any]) -> str:
+        """Start Model Monitor's schedules once the endpoint exists (they need it)."""
+        done = [self._ensure_schedule(settings, "DataQuality")]
+        if settings.get("quality"):
+            if not self._exists_quietly(
+                lambda: self.sagemaker.describe_model_quality_job_definition(JobDefinitionName=settings["quality"]["job_definition"])
+            ):
+                self.sagemaker.create_model_quality_job_definition(**quality_job_request(settings))
+            done.append(self._ensure_schedule(settings, "ModelQuality"))
+        return "; ".join(done)
+
+    def _exists_quietly(self, describe: Any) -> bool:
         from botocore.exceptions import ClientError
 
-        name = settings["monitoring"]["schedule"]
         try:
-            self.sagemaker.describe_monitoring_schedule(MonitoringScheduleName=name)
-            return f"schedule {name} already running"
+            describe()
         except ClientError as error:
-            if error.response["Error"]["Code"] not in ("ResourceNotFound", "ValidationException"):
-                raise
-        self.sagemaker.create_monitoring_schedule(**monitoring_schedule_request(settings))
+            if error.response["Error"]["Code"] in ("ResourceNotFound", "ValidationException"):
+                return False
+            raise
+        return True
+
+    def _ensure_schedule(self, settings: dict[str, Any], kind: str) -> str:
+        request = monitoring_schedule_request(settings, kind)
+        name = request["MonitoringScheduleName"]
+        if self._exists_quietly(lambda: self.sagemaker.describe_monitoring_schedule(MonitoringScheduleName=name)):
+            return f"schedule {name} already running"
+        self.sagemaker.create_monitoring_schedule(**request)
         return f"schedule {name} created"
 
 

@@ -13,10 +13,10 @@ import re
 from collections.abc import Iterable, Iterator
 
 from mlops_dsl.problems import Problem, got_allowed, join_path, one_of
+from mlops_dsl.schedules import UnsupportedScheduleError, eventbridge_cron
 from mlops_dsl.spec.environment import STAGES, AwsTarget, KubernetesTarget
 from mlops_dsl.spec.monitoring import SERVICE_MONITOR_KINDS, DataDrift, ModelQuality, PredictionDrift
 from mlops_dsl.spec.platform import Model, Platform
-from mlops_dsl.schedules import UnsupportedScheduleError, eventbridge_cron
 from mlops_dsl.spec.retraining import OnAlert, OnNewData, OnSchedule
 from mlops_dsl.spec.training import CLASSIFICATION_METRICS, REGRESSION_METRICS
 
@@ -351,7 +351,8 @@ def _aws_platform_fits(platform: Platform, environment: str) -> Iterator[Problem
             "image",
             got_allowed(
                 platform.image,
-                "an Amazon ECR image URI (SageMaker pulls from ECR), such as 123456789012.dkr.ecr.eu-west-1.amazonaws.com/mlops-runtime:0.1.0",
+                "an Amazon ECR image URI (SageMaker pulls from ECR), "
+                "such as 123456789012.dkr.ecr.eu-west-1.amazonaws.com/mlops-runtime:0.1.0",
             ),
         )
     for view in platform.feature_store.feature_views:
@@ -386,6 +387,12 @@ def _aws_instances_fit(platform: Platform, model: Model, base: str, environment:
         if problem is not None:
             yield problem
     for monitor in model.monitors:
+        channels = monitor.notify if monitor.notify is not None else [c.name for c in platform.notifications]
+        if not channels:
+            yield Problem(
+                join_path(base, "monitors", monitor.name, "notify"),
+                got_allowed(channels, "at least one notification channel (a CloudWatch alarm must notify someone)"),
+            )
         if isinstance(monitor, ModelQuality) and monitor.metric not in MODEL_MONITOR_METRICS:
             yield Problem(
                 join_path(base, "monitors", monitor.name, "metric"),

@@ -1,0 +1,149 @@
+"""Retraining on AWS: alarms, new data and schedules reach the trigger function through EventBridge.
+
+The function (packaged from :mod:`mlops_dsl.aws.trigger_function`, sharing its
+decision policy with the runtime trigger) keeps its state in a DynamoDB table
+and starts the model's pipeline with the trigger reason as a parameter. It
+also hears when executions end, so a run going blocks a second.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from components.aws.context import Account, statement
+from components.aws.functions import function, invoke_on
+from mlops_dsl.schedules import eventbridge_cron
+from mlops_dsl.spec.retraining import OnAlert, OnNewData, OnSchedule
+
+
+@dataclass(frozen=True)
+class RetrainingTriggerArgs:
+    """Inputs of :class:`RetrainingTrigger`."""
+
+    account: Account
+    pipelines: dict[str, pulumi.Output[str]]
+    """Each model's pipeline ARN."""
+    data_bucket: pulumi.Input[str]
+
+
+class RetrainingTrigger(pulumi.ComponentResource):
+    """The trigger function, its state table, and the EventBridge rules that feed it."""
+
+    function_name: pulumi.Output[str]
+    """The trigger function (invoke it with {"model": ..., "reason": ...} to retrain by hand)."""
+
+    def __init__(self, name: str, args: RetrainingTriggerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("mlops:aws:RetrainingTrigger", name, {}, opts)
+        account = args.account
+        names = account.names
+        platform = account.spec.platform
+        table = aws.dynamodb.Table(
+            f"{name}-state",
+            name=names.table("retraining-state"),
+            billing_mode="PAY_PER_REQUEST",
+            hash_key="pk",
+            attributes=[{"name": "pk", "type": "S"}],
+            ttl={"attribute_name": "expires", "enabled": True},
+            server_side_encryption={"enabled": True, "kms_key_arn": account.kms_key_arn},
+            point_in_time_recovery={"enabled": True},
+            tags=account.tags,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        alarms = {
+            names.alarm(model.name, trigger.alert): {"model": model.name, "monitor": trigger.alert}
+            for model in platform.models
+            for trigger in model.retraining.triggers
+            if isinstance(trigger, OnAlert)
+        }
+        sources = {s.name: s for s in platform.feature_store.sources}
+        watched: dict[str, dict[str, Any]] = {}
+        for model in platform.models:
+            for trigger in model.retraining.triggers:
+                if isinstance(trigger, OnNewData):
+                    prefix = sources[trigger.source].path.strip("/") + "/"
+                    entry = watched.setdefault(trigger.source, {"prefix": prefix, "source": trigger.source, "models": []})
+                    entry["models"].append(model.name)
+        config = {
+            "models": {
+                m.name: {
+                    "pipeline": names.pipeline(m.name),
+                    "cooldown_seconds": int(m.retraining.cooldown.total_seconds()),
+                    "dedup_seconds": int(m.retraining.dedup_window.total_seconds()),
+                    "max_concurrent_runs": m.retraining.max_concurrent_runs,
+                }
+                for m in platform.models
+            },
+            "alarms": alarms,
+            "sources": [{**entry, "bucket": args.data_bucket} for entry in watched.values()],
+        }
+        trigger = function(
+            f"{name}-function",
+            account=account,
+            role="trigger",
+            statements=[
+                statement(["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Scan"], [table.arn]),
+                statement(["sagemaker:StartPipelineExecution", "sagemaker:ListPipelineExecutions"], list(args.pipelines.values())),
+                statement(["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"], [account.kms_key_arn]),
+            ],
+            environment={"MLOPS_TABLE": table.name, "MLOPS_TRIGGER_CONFIG": pulumi.Output.json_dumps(config)},
+            parent=self,
+        )
+        patterns: dict[str, pulumi.Input[str]] = {}
+        if alarms:
+            patterns["alarms"] = pulumi.Output.json_dumps(
+                {
+                    "source": ["aws.cloudwatch"],
+                    "detail-type": ["CloudWatch Alarm State Change"],
+                    "detail": {"alarmName": sorted(alarms), "state": {"value": ["ALARM"]}},
+                }
+            )
+        if watched:
+            patterns["new-data"] = pulumi.Output.json_dumps(
+                {
+                    "source": ["aws.s3"],
+                    "detail-type": ["Object Created"],
+                    "detail": {
+                        "bucket": {"name": [args.data_bucket]},
+                        "object": {"key": [{"prefix": entry["prefix"]} for entry in watched.values()]},
+                    },
+                }
+            )
+        patterns["runs-ended"] = pulumi.Output.json_dumps(
+            {
+                "source": ["aws.sagemaker"],
+                "detail-type": ["SageMaker Model Building Pipeline Execution Status Change"],
+                "detail": {
+                    "pipelineArn": list(args.pipelines.values()),
+                    "currentPipelineExecutionStatus": ["Succeeded", "Failed", "Stopped"],
+                },
+            }
+        )
+        for kind, pattern in patterns.items():
+            rule = aws.cloudwatch.EventRule(
+                f"{name}-{kind}",
+                name=names.rule("retraining", kind),
+                description=f"Retraining trigger: {kind}",
+                event_pattern=pattern,
+                tags=account.tags,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            invoke_on(f"{name}-{kind}", rule, trigger)
+        for model in platform.models:
+            for index, scheduled in enumerate(t for t in model.retraining.triggers if isinstance(t, OnSchedule)):
+                rule = aws.cloudwatch.EventRule(
+                    f"{name}-{model.name}-schedule-{index}",
+                    name=names.rule(model.name, "retraining-schedule", str(index)),
+                    description=f"Scheduled retraining check of {model.name}: {scheduled.cron}",
+                    schedule_expression=eventbridge_cron(scheduled.cron),
+                    tags=account.tags,
+                    opts=pulumi.ResourceOptions(parent=self),
+                )
+                invoke_on(
+                    f"{name}-{model.name}-schedule-{index}", rule, trigger, {"model": model.name, "reason": f"schedule ({scheduled.cron})"}
+                )
+        self.function_name = trigger.name
+        self.register_outputs({"function_name": self.function_name})
