@@ -13,7 +13,14 @@ import pytest
 from botocore.exceptions import ClientError
 
 from mlops_dsl.aws.batch_function import score, transform_request
-from mlops_dsl.aws.deploy_function import Deployer, endpoint_config_request, handler, monitoring_schedule_request, update_endpoint_request
+from mlops_dsl.aws.deploy_function import (
+    Deployer,
+    endpoint_config_request,
+    handler,
+    monitoring_schedule_request,
+    quality_job_request,
+    update_endpoint_request,
+)
 from tests.helpers.aws_api import Gap, request_errors
 from tests.helpers.moto import client, moto_server
 
@@ -50,6 +57,16 @@ def settings(role: str, canary: bool = True) -> dict[str, Any]:
             "job_definition": "churn-prod-churn-data-quality",
             "cron": "cron(0 * ? * * *)",
         },
+        "monitor_role_arn": role or "arn:aws:iam::123456789012:role/monitor",
+        "quality": {
+            "job_definition": "churn-prod-churn-model-quality",
+            "schedule": "churn-prod-churn-model-quality",
+            "problem_type": "BinaryClassification",
+            "ground_truth": "s3://churn-prod-artifacts/ground-truth/churn",
+            "output": "s3://churn-prod-artifacts/monitoring/churn/model-quality",
+            "image": "468650794304.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-model-monitor-analyzer",
+            "instance_type": "ml.m5.xlarge",
+        },
     }
 
 
@@ -74,12 +91,15 @@ class World:
         with contextlib.suppress(ClientError):
             self.sagemaker.create_model_package_group(ModelPackageGroupName=GROUP)
         self.schedules: dict[str, Any] = {}
+        self.quality_jobs: dict[str, Any] = {}
         self.gap = Gap(
             self.sagemaker,
             {
                 "update_endpoint": lambda **p: {"EndpointArn": f"arn:aws:sagemaker:eu-west-1:123456789012:endpoint/{p['EndpointName']}"},
                 "describe_monitoring_schedule": self._describe_schedule,
                 "create_monitoring_schedule": self._create_schedule,
+                "describe_model_quality_job_definition": self._describe_quality,
+                "create_model_quality_job_definition": self._create_quality,
             },
         )
 
@@ -91,6 +111,15 @@ class World:
     def _create_schedule(self, **params: Any) -> Any:
         self.schedules[params["MonitoringScheduleName"]] = params
         return {"MonitoringScheduleArn": "arn:aws:sagemaker:eu-west-1:123456789012:monitoring-schedule/x"}
+
+    def _describe_quality(self, **params: Any) -> Any:
+        if params["JobDefinitionName"] not in self.quality_jobs:
+            raise ClientError({"Error": {"Code": "ResourceNotFound", "Message": "not found"}}, "DescribeModelQualityJobDefinition")
+        return self.quality_jobs[params["JobDefinitionName"]]
+
+    def _create_quality(self, **params: Any) -> Any:
+        self.quality_jobs[params["JobDefinitionName"]] = params
+        return {"JobDefinitionArn": "arn:aws:sagemaker:eu-west-1:123456789012:model-quality-job-definition/x"}
 
     def register(self) -> str:
         package = self.sagemaker.create_model_package(
@@ -164,7 +193,10 @@ def test_the_first_approved_version_creates_the_endpoint_then_the_next_shifts_tr
         world.s3.head_object(Bucket="churn-prod-artifacts", Key="monitoring/churn/baseline/constraints.json")["ServerSideEncryption"]
         == "aws:kms"
     )
-    assert result["monitoring"] == "schedule churn-prod-churn-data-quality created"
+    assert result["monitoring"] == "schedule churn-prod-churn-data-quality created; schedule churn-prod-churn-model-quality created"
+    [quality] = world.quality_jobs.values()
+    assert quality["ModelQualityAppSpecification"]["ProblemType"] == "BinaryClassification"
+    assert quality["ModelQualityJobInput"]["GroundTruthS3Input"]["S3Uri"] == "s3://churn-prod-artifacts/ground-truth/churn"
 
     second = world.register()
     world.sagemaker.update_model_package(ModelPackageArn=second, ModelApprovalStatus="Approved")
@@ -174,7 +206,10 @@ def test_the_first_approved_version_creates_the_endpoint_then_the_next_shifts_tr
     routing = request["DeploymentConfig"]["BlueGreenUpdatePolicy"]["TrafficRoutingConfiguration"]
     assert routing == {"Type": "CANARY", "CanarySize": {"Type": "CAPACITY_PERCENT", "Value": 10}, "WaitIntervalInSeconds": 900}
     assert [a["AlarmName"] for a in request["DeploymentConfig"]["AutoRollbackConfiguration"]["Alarms"]] == settings("")["rollback_alarms"]
-    assert result["monitoring"] == "schedule churn-prod-churn-data-quality already running"
+    assert (
+        result["monitoring"]
+        == "schedule churn-prod-churn-data-quality already running; schedule churn-prod-churn-model-quality already running"
+    )
 
 
 @pytest.mark.parametrize(
@@ -202,6 +237,11 @@ def test_every_request_the_function_builds_is_valid_for_the_aws_api(endpoint: st
         assert request_errors(sagemaker, "CreateEndpointConfig", endpoint_config_request(config, "c", "m")) == ""
         assert request_errors(sagemaker, "UpdateEndpoint", update_endpoint_request(config, "c")) == ""
     assert request_errors(sagemaker, "CreateMonitoringSchedule", monitoring_schedule_request(settings("r"))) == ""
+    assert request_errors(sagemaker, "CreateMonitoringSchedule", monitoring_schedule_request(settings("r"), "ModelQuality")) == ""
+    assert (
+        request_errors(sagemaker, "CreateModelQualityJobDefinition", quality_job_request(settings("arn:aws:iam::123456789012:role/m")))
+        == ""
+    )
     batch = {
         "model": "churn",
         "input": "s3://d/batch/in",

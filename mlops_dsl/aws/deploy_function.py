@@ -127,7 +127,7 @@ def quality_job_request(settings: dict[str, Any]) -> dict[str, Any]:
                 "InstanceCount": 1,
                 "InstanceType": quality["instance_type"],
                 "VolumeSizeInGB": 20,
-                "VolumeKmsKey": settings["kms_key"],
+                "VolumeKmsKeyId": settings["kms_key"],
             }
         },
         "RoleArn": settings["monitor_role_arn"],

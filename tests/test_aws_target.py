@@ -1,0 +1,426 @@
+"""The AWS target: every aws stack under Pulumi mocks, and its wiring asserted on the recorded inputs."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from components.aws import (
+    AwsPlatform,
+    AwsPlatformArgs,
+    FeatureStore,
+    ModelRegistry,
+    ModelServing,
+    Monitoring,
+    RetrainingTrigger,
+    Storage,
+    TrainingPipeline,
+)
+from components.aws.context import UNSCOPED_ACTIONS
+from components.aws.functions import MODULES, PACKAGE
+from components.aws.names import LIMITS
+from mlops_dsl.loader import StackOverrides, load_platform
+from mlops_dsl.pulumi_mocks import MockRun, RecordedResource, Secret, reveal
+from mlops_dsl.stack import find_project, load_stack
+from tests.conftest import STAND_IN_SECRETS
+
+ROOT = Path(__file__).resolve().parents[1]
+PROJECT = find_project(ROOT)
+STACKS = [s for s in PROJECT.stack_names() if load_stack(PROJECT, s).target.kind == "aws"]
+
+
+@pytest.fixture(scope="module")
+def runs() -> dict[str, MockRun]:
+    from mlops_dsl.pulumi_mocks import run_stack
+
+    return {stack: run_stack(PROJECT, stack, secrets=STAND_IN_SECRETS) for stack in STACKS}
+
+
+def inputs(resource: RecordedResource) -> dict[str, Any]:
+    return dict(reveal(resource.inputs))
+
+
+def test_there_is_an_aws_stack() -> None:
+    assert "churn-prod" in STACKS
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_resource_graph(stack: str, runs: dict[str, MockRun]) -> None:
+    run = runs[stack]
+    platform = load_stack(PROJECT, stack).platform
+    counts = {t: len(run.of_type(t)) for t in {r.type for r in run.resources}}
+    assert counts["mlops:aws:Platform"] == 1
+    for component in ("Storage", "FeatureStore", "ModelRegistry", "Monitoring", "RetrainingTrigger"):
+        assert counts[f"mlops:aws:{component}"] == 1
+    assert counts["mlops:aws:TrainingPipeline"] == counts["mlops:aws:ModelServing"] == len(platform.models)
+    assert counts["aws:sagemaker/pipeline:Pipeline"] == counts["aws:sagemaker/modelPackageGroup:ModelPackageGroup"] == len(platform.models)
+    assert counts["aws:sagemaker/featureGroup:FeatureGroup"] == len(platform.feature_store.feature_views)
+    assert counts["aws:cloudwatch/metricAlarm:MetricAlarm"] == sum(len(m.monitors) for m in platform.models)
+    assert counts["aws:lambda/function:Function"] == 3  # trigger, deploy, batch
+    assert counts["aws:kms/key:Key"] == 1
+    platform_urn = run.one("mlops:aws:Platform").urn
+    for resource in run.resources:
+        if resource.type != "mlops:aws:Platform":
+            chain = []
+            parent = resource.parent
+            while parent and parent != platform_urn:
+                parent = next((r.parent for r in run.resources if r.urn == parent), None)
+                chain.append(parent)
+            assert parent == platform_urn, f"{resource.type} {resource.name} is not inside the platform component"
+
+
+def alarms(run: MockRun) -> list[dict[str, Any]]:
+    return [inputs(r) for r in run.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")]
+
+
+def metrics_of(alarm: dict[str, Any]) -> list[dict[str, Any]]:
+    if alarm.get("metricQueries"):
+        return [q["metric"] for q in alarm["metricQueries"] if "metric" in q]
+    return [{"namespace": alarm["namespace"], "metricName": alarm["metricName"], "dimensions": alarm["dimensions"]}]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_alarm_watches_its_endpoint_and_notifies_someone(stack: str, runs: dict[str, MockRun]) -> None:
+    run = runs[stack]
+    topics = {inputs(r)["name"]: r for r in run.of_type("aws:sns/topic:Topic")}
+    topic_arns = {f"arn:aws:sns:eu-west-1:123456789012:topic/{name}" for name in topics}
+    subscribed = {inputs(s)["topic"] for s in run.of_type("aws:sns/topicSubscription:TopicSubscription")}
+    for alarm in alarms(run):
+        model = alarm["tags"]["mlops:model"]
+        endpoint = f"churn-prod-{model}"
+        watched = metrics_of(alarm)
+        assert watched, f"alarm {alarm['name']} watches nothing"
+        for metric in watched:
+            dimensions = metric["dimensions"]
+            assert endpoint in (dimensions.get("EndpointName"), dimensions.get("Endpoint")), (alarm["name"], dimensions)
+            if metric["namespace"] == "AWS/SageMaker":  # the endpoint's own metrics are per variant
+                assert dimensions["VariantName"] == "primary"
+            else:  # Model Monitor's metrics are per monitoring schedule
+                assert dimensions["MonitoringSchedule"].startswith(endpoint)
+        assert alarm["alarmActions"] and set(alarm["alarmActions"]) <= topic_arns
+        assert set(alarm["alarmActions"]) <= subscribed, "an alarm notifies a topic nobody subscribes to"
+    for topic in topics.values():
+        assert inputs(topic)["kmsMasterKeyId"].startswith("arn:aws:kms:")
+
+
+def test_alarm_thresholds_and_metrics_follow_the_spec(runs: dict[str, MockRun]) -> None:
+    by_name = {a["name"]: a for a in alarms(runs["churn-prod"])}
+    latency = by_name["churn-prod-churn-churn-latency-p99"]
+    assert (latency["metricName"], latency["extendedStatistic"], latency["threshold"]) == ("ModelLatency", "p99", 250_000)
+    drift = by_name["churn-prod-churn-churn-feature-drift"]
+    assert drift["threshold"] == 0.1 and drift["metricQueries"][-1]["expression"] == "MAX([f0,f1,f2])"
+    assert [q["metric"]["metricName"] for q in drift["metricQueries"][:-1]] == [
+        "feature_baseline_drift_sessions_last_30d",
+        "feature_baseline_drift_avg_session_minutes",
+        "feature_baseline_drift_monthly_charges",
+    ]
+    quality = by_name["churn-prod-churn-churn-quality"]
+    assert (quality["metricName"], quality["comparisonOperator"], quality["threshold"]) == ("auc", "LessThanThreshold", 0.72)
+    errors = by_name["churn-prod-churn-churn-error-rate"]
+    assert errors["metricQueries"][-1]["expression"] == "IF(requests > 0, errors / requests, 0)"
+
+
+def targets(run: MockRun) -> dict[str, str]:
+    return {inputs(t)["rule"]: inputs(t)["arn"] for t in run.of_type("aws:cloudwatch/eventTarget:EventTarget")}
+
+
+def test_eventbridge_targets_are_the_trigger_function_and_the_pipeline(runs: dict[str, MockRun]) -> None:
+    run = runs["churn-prod"]
+    rules = {inputs(r)["name"]: inputs(r) for r in run.of_type("aws:cloudwatch/eventRule:EventRule")}
+    wiring = targets(run)
+    trigger = next(
+        inputs(f)["name"] for f in run.of_type("aws:lambda/function:Function") if inputs(f)["handler"].endswith("trigger_function.handler")
+    )
+    pipeline = run.one("aws:sagemaker/pipeline:Pipeline")
+    assert wiring["churn-prod-retraining-alarms"].endswith(f":function/{trigger}")
+    assert wiring["churn-prod-retraining-new-data"].endswith(f":function/{trigger}")
+    assert wiring["churn-prod-retraining-runs-ended"].endswith(f":function/{trigger}")
+    assert wiring["churn-prod-churn-training-schedule"].endswith(f":pipeline/{inputs(pipeline)['pipelineName']}")
+    assert rules["churn-prod-churn-training-schedule"]["scheduleExpression"] == "cron(0 3 ? * MON *)"
+    pattern = json.loads(rules["churn-prod-retraining-alarms"]["eventPattern"])
+    assert pattern["detail"]["alarmName"] == ["churn-prod-churn-churn-feature-drift", "churn-prod-churn-churn-quality"]
+    assert pattern["detail"]["state"] == {"value": ["ALARM"]}
+    data = json.loads(rules["churn-prod-retraining-new-data"]["eventPattern"])
+    assert data["detail"]["object"]["key"] == [{"prefix": "raw/churn_labels/"}]
+    scheduled = next(
+        inputs(t)
+        for t in run.of_type("aws:cloudwatch/eventTarget:EventTarget")
+        if inputs(t)["rule"] == "churn-prod-churn-training-schedule"
+    )
+    parameters = {p["name"]: p["value"] for p in scheduled["sagemakerPipelineTarget"]["pipelineParameterLists"]}
+    assert parameters["TriggerReason"] == "schedule (0 3 * * 1)"
+    for permission in run.of_type("aws:lambda/permission:Permission"):
+        assert inputs(permission)["principal"] == "events.amazonaws.com" and inputs(permission)["sourceArn"]
+
+
+def test_function_configuration_matches_the_infrastructure(runs: dict[str, MockRun]) -> None:
+    run = runs["churn-prod"]
+    functions = {inputs(f)["handler"].split(".")[-2]: inputs(f) for f in run.of_type("aws:lambda/function:Function")}
+    trigger = json.loads(functions["trigger_function"]["environment"]["variables"]["MLOPS_TRIGGER_CONFIG"])
+    alarm_names = {a["name"] for a in alarms(run)}
+    assert set(trigger["alarms"]) <= alarm_names
+    assert trigger["models"]["churn"] == {
+        "pipeline": "churn-prod-churn",
+        "cooldown_seconds": 21600,
+        "dedup_seconds": 3600,
+        "max_concurrent_runs": 1,
+    }
+    deploy = json.loads(functions["deploy_function"]["environment"]["variables"]["MLOPS_DEPLOY_CONFIG"])
+    [settings] = deploy["groups"].values()
+    assert list(deploy["groups"]) == [inputs(run.one("aws:sagemaker/modelPackageGroup:ModelPackageGroup"))["modelPackageGroupName"]]
+    assert set(settings["rollback_alarms"]) <= alarm_names and settings["rollback_alarms"]
+    assert settings["capture"]["sampling_percent"] == 25 and settings["capture"]["enabled"] is True
+    assert settings["autoscaling"] == {"min": 2, "max": 12, "metric": "cpu", "target": 70.0}
+    assert settings["canary"] == {"percent": 10, "bake_seconds": 900}
+    assert (
+        settings["monitoring"]["job_definition"]
+        == inputs(run.one("aws:sagemaker/dataQualityJobDefinition:DataQualityJobDefinition"))["name"]
+    )
+
+
+def iam_documents(run: MockRun) -> list[tuple[str, dict[str, Any]]]:
+    """Every IAM identity policy: role inline policies."""
+    return [(r.name, json.loads(inputs(r)["policy"])) for r in run.of_type("aws:iam/rolePolicy:RolePolicy")]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_no_iam_statement_uses_a_wildcard_action_or_an_unneeded_wildcard_resource(stack: str, runs: dict[str, MockRun]) -> None:
+    documents = iam_documents(runs[stack])
+    assert len(documents) >= 8
+    for name, document in documents:
+        for statement in document["Statement"]:
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+            assert statement["Effect"] == "Allow"
+            assert not any("*" in action for action in actions), (name, actions)
+            if "*" in resources:
+                assert set(actions) <= UNSCOPED_ACTIONS, (name, actions)
+    for role in runs[stack].of_type("aws:iam/role:Role"):
+        trust = json.loads(inputs(role)["assumeRolePolicy"])
+        [principal] = trust["Statement"]
+        assert principal["Principal"]["Service"].endswith(".amazonaws.com")
+        assert principal["Condition"]["StringEquals"]["aws:SourceAccount"] == "123456789012"
+
+
+def test_the_least_privilege_check_itself_refuses_wildcards(mock_program: Callable[..., MockRun]) -> None:
+    import pulumi
+
+    from components.aws.context import Account, statement
+    from components.aws.names import Names
+
+    spec = load_platform(ROOT / "examples/churn/platform.py", environment="prod")["prod"]
+
+    class Holder(pulumi.ComponentResource):
+        def __init__(self, name: str, statements: list[dict[str, Any]]) -> None:
+            super().__init__("test:Holder", name, {}, None)
+            account = Account(
+                spec,
+                Names("churn", "prod"),
+                pulumi.Output.from_input("123456789012"),
+                pulumi.Output.from_input("arn:aws:kms:eu-west-1:123456789012:key/k"),
+            )
+            account.role(f"{name}-role", "lambda.amazonaws.com", statements, parent=self)
+
+    with pytest.raises(ValueError, match="wildcard action 's3:\\*'"):
+        mock_program(lambda: Holder("a", [statement(["s3:*"], ["arn:aws:s3:::bucket"])]))
+    with pytest.raises(ValueError, match="Resource '\\*'"):
+        mock_program(lambda: Holder("b", [statement(["s3:GetObject"], ["*"])]))
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_bucket_is_encrypted_versioned_private_and_tls_only(stack: str, runs: dict[str, MockRun]) -> None:
+    run = runs[stack]
+    buckets = [b.urn for b in run.of_type("aws:s3/bucket:Bucket")]
+    assert len(buckets) == 2
+
+    def per_bucket(kind: str) -> dict[str, dict[str, Any]]:
+        # each setting is declared as a child of its bucket
+        return {r.parent: inputs(r) for r in run.of_type(kind) if r.parent}
+
+    encryption = per_bucket("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration")
+    versioning = per_bucket("aws:s3/bucketVersioning:BucketVersioning")
+    blocks = per_bucket("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")
+    ownership = per_bucket("aws:s3/bucketOwnershipControls:BucketOwnershipControls")
+    policies = per_bucket("aws:s3/bucketPolicy:BucketPolicy")
+    for bucket in buckets:
+        [rule] = encryption[bucket]["rules"]
+        assert rule["applyServerSideEncryptionByDefault"]["sseAlgorithm"] == "aws:kms" and rule["bucketKeyEnabled"] is True
+        assert rule["applyServerSideEncryptionByDefault"]["kmsMasterKeyId"].startswith("arn:aws:kms:")
+        assert versioning[bucket]["versioningConfiguration"]["status"] == "Enabled"
+        assert all(
+            blocks[bucket][flag] is True for flag in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
+        )
+        assert ownership[bucket]["rule"]["objectOwnership"] == "BucketOwnerEnforced"
+        [deny] = json.loads(policies[bucket]["policy"])["Statement"]
+        assert deny["Effect"] == "Deny" and deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+def test_data_at_rest_is_encrypted_everywhere(runs: dict[str, MockRun]) -> None:
+    run = runs["churn-prod"]
+    key = run.one("aws:kms/key:Key")
+    assert inputs(key)["enableKeyRotation"] is True
+    policy = json.loads(inputs(key)["policy"])
+    assert all("*" not in action for statement in policy["Statement"] for action in statement["Action"])
+    table = inputs(run.one("aws:dynamodb/table:Table"))
+    assert table["serverSideEncryption"]["enabled"] is True and table["pointInTimeRecovery"]["enabled"] is True
+    for group in run.of_type("aws:sagemaker/featureGroup:FeatureGroup"):
+        store = inputs(group)["offlineStoreConfig"]["s3StorageConfig"]
+        assert store["kmsKeyId"].startswith("arn:aws:kms:")
+        online = inputs(group).get("onlineStoreConfig")
+        assert online is None or online["securityConfig"]["kmsKeyId"].startswith("arn:aws:kms:")
+    for log_group in run.of_type("aws:cloudwatch/logGroup:LogGroup"):
+        assert inputs(log_group)["kmsKeyId"].startswith("arn:aws:kms:")
+
+
+def test_channel_secrets_reach_subscriptions_only_as_secrets(runs: dict[str, MockRun]) -> None:
+    run = runs["churn-prod"]
+    https = [s for s in run.of_type("aws:sns/topicSubscription:TopicSubscription") if s.inputs["protocol"] == "https"]
+    assert https and all(isinstance(s.inputs["endpoint"], Secret) for s in https)
+    slack = STAND_IN_SECRETS["slackWebhookUrl"]
+    plain = json.dumps([r.inputs for r in run.resources], default=lambda value: "<secret>" if isinstance(value, Secret) else str(value))
+    assert slack not in plain
+
+
+def test_feature_groups_follow_the_views(runs: dict[str, MockRun]) -> None:
+    groups = {inputs(g)["featureGroupName"]: inputs(g) for g in runs["churn-prod"].of_type("aws:sagemaker/featureGroup:FeatureGroup")}
+    activity = groups["churn-prod-customer-activity"]
+    assert activity["recordIdentifierFeatureName"] == "customer_id" and activity["eventTimeFeatureName"] == "event_timestamp"
+    assert {d["featureName"]: d["featureType"] for d in activity["featureDefinitions"]}["avg_session_minutes"] == "Fractional"
+    assert activity["onlineStoreConfig"]["enableOnlineStore"] is True
+    assert activity["offlineStoreConfig"]["dataCatalogConfig"]["tableName"] == "churn_prod_customer_activity"
+
+
+def test_the_pipeline_definition_has_the_steps_and_the_gate(runs: dict[str, MockRun]) -> None:
+    definition = json.loads(inputs(runs["churn-prod"].one("aws:sagemaker/pipeline:Pipeline"))["pipelineDefinition"])
+    assert [(s["Name"], s["Type"]) for s in definition["Steps"]] == [
+        ("Prepare", "Processing"),
+        ("Train", "Training"),
+        ("Evaluate", "Processing"),
+        ("DataQualityBaseline", "QualityCheck"),
+        ("Gate", "Condition"),
+    ]
+    assert {p["Name"] for p in definition["Parameters"]} == {"TriggerReason", "RunId"}
+    gate = definition["Steps"][4]["Arguments"]
+    metric, beats = gate["Conditions"]
+    assert (metric["Type"], metric["LeftValue"]["Std:JsonGet"]["Path"], metric["RightValue"]) == (
+        "GreaterThanOrEqualTo",
+        "metrics.roc_auc.value",
+        0.75,
+    )
+    assert beats["LeftValue"]["Std:JsonGet"]["Path"] == "gate.beats_production"
+    [register] = [s for s in gate["IfSteps"] if s["Type"] == "RegisterModel"]
+    assert register["Arguments"]["ModelApprovalStatus"] == "PendingManualApproval"  # prod approval is manual
+    assert register["Arguments"]["CustomerMetadataProperties"]["trigger_reason"] == {"Get": "Parameters.TriggerReason"}
+    assert [s["Type"] for s in gate["ElseSteps"]] == ["Fail"]
+    prepare = definition["Steps"][0]["Arguments"]
+    assert prepare["AppSpecification"]["ContainerEntrypoint"] == ["mlops", "sagemaker", "prepare"]
+    sources = {i["InputName"]: i["S3Input"]["S3Uri"] for i in prepare["ProcessingInputs"]}
+    assert sources["labels"] == "s3://churn-prod-data-mock0001/raw/churn_labels"
+    assert sources["features-billing"].endswith("/offline-store/churn-prod-billing")
+
+
+def test_the_sagemaker_sdk_builds_the_definition_offline() -> None:
+    # No AWS credentials and no network at all: any connection attempt fails the build.
+    script = """
+import json, socket
+def refuse(*args, **kwargs):
+    raise OSError("network access attempted")
+socket.socket.connect = refuse
+socket.create_connection = refuse
+from mlops_dsl.loader import load_platform
+from components.aws.pipeline_definition import PipelineInputs, build
+spec = load_platform("examples/churn/platform.py", environment="prod")["prod"]
+inputs = PipelineInputs(
+    "arn:aws:iam::123456789012:role/p", spec.platform.image, "d", "a", "123456789012",
+    "arn:aws:kms:eu-west-1:123456789012:key/k", "s3://a/spec/prod/platform.json",
+    "churn-prod-churn", "churn-prod-churn", {"customer_activity": "x", "billing": "y"},
+)
+print(len(json.loads(build(spec, "churn", inputs))["Steps"]))
+"""
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": "/nonexistent",
+        "AWS_CONFIG_FILE": "/nonexistent",
+        "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent",
+    }
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, env=env, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip() == "5"
+
+
+LONG = "a-model-with-a-very-long-name-that-goes-on-and-on-for-sixty-chars"[:63].rstrip("-")
+
+
+def test_names_fit_aws_limits_for_long_model_and_platform_names(mock_program: Callable[..., MockRun]) -> None:
+    spec = load_platform(
+        ROOT / "examples/churn/platform.py",
+        environment="prod",
+        stack=StackOverrides({"name": "a-platform-whose-name-is-also-very-long-indeed-yes", "models.churn.name": LONG}, "test"),
+    )["prod"]
+    run = mock_program(lambda: AwsPlatform("p", AwsPlatformArgs(spec, secrets=STAND_IN_SECRETS)))
+    checks = {
+        "aws:lambda/function:Function": ("name", LIMITS["function"]),
+        "aws:cloudwatch/eventRule:EventRule": ("name", LIMITS["rule"]),
+        "aws:sagemaker/pipeline:Pipeline": ("pipelineName", LIMITS["pipeline"] - 20),
+        "aws:sagemaker/modelPackageGroup:ModelPackageGroup": ("modelPackageGroupName", LIMITS["model_package_group"]),
+        "aws:sagemaker/featureGroup:FeatureGroup": ("featureGroupName", LIMITS["feature_group"]),
+        "aws:sagemaker/dataQualityJobDefinition:DataQualityJobDefinition": ("name", LIMITS["job_definition"]),
+        "aws:cloudwatch/metricAlarm:MetricAlarm": ("name", LIMITS["alarm"]),
+        "aws:s3/bucket:Bucket": ("bucketPrefix", LIMITS["bucket_prefix"] + 1),
+        "aws:dynamodb/table:Table": ("name", LIMITS["table"]),
+    }
+    for kind, (field, limit) in checks.items():
+        found = [inputs(r)[field] for r in run.of_type(kind)]
+        assert found and all(len(value) <= limit for value in found), (kind, found)
+    deploy = next(inputs(f) for f in run.of_type("aws:lambda/function:Function") if "deploy" in inputs(f)["handler"])
+    [settings] = json.loads(deploy["environment"]["variables"]["MLOPS_DEPLOY_CONFIG"])["groups"].values()
+    assert len(settings["endpoint"]) + len("-v1234") <= 63  # model names the deploy function derives
+
+
+@pytest.mark.parametrize(
+    ("component", "token"),
+    [
+        (Storage, "mlops:aws:Storage"),
+        (FeatureStore, "mlops:aws:FeatureStore"),
+        (TrainingPipeline, "mlops:aws:TrainingPipeline"),
+        (ModelRegistry, "mlops:aws:ModelRegistry"),
+        (ModelServing, "mlops:aws:ModelServing"),
+        (Monitoring, "mlops:aws:Monitoring"),
+        (RetrainingTrigger, "mlops:aws:RetrainingTrigger"),
+    ],
+)
+def test_component_type_tokens_are_pinned(component: type, token: str, runs: dict[str, MockRun]) -> None:
+    recorded = next((r for r in runs["churn-prod"].resources if r.type == token), None)
+    assert recorded is not None, f"{component.__name__} was not built as {token}"
+    children = [r for r in runs["churn-prod"].resources if r.parent == recorded.urn]
+    assert children, f"{token} has no children"
+
+
+def test_the_function_package_imports_without_the_specs_dependencies(tmp_path: Path) -> None:
+    (tmp_path / "mlops_dsl").mkdir()
+    (tmp_path / "mlops_dsl" / "__init__.py").write_text("")
+    for module in MODULES:
+        target = tmp_path / "mlops_dsl" / module
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text((PACKAGE / module).read_text())
+    script = (
+        "import sys\n"
+        "for name in ('trigger_function', 'deploy_function', 'batch_function'):\n"
+        "    __import__(f'mlops_dsl.aws.{name}')\n"
+        "heavy = sorted(m for m in ('pydantic', 'pandas', 'numpy', 'mlflow', 'croniter') if m in sys.modules)\n"
+        "print(heavy)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-I", "-c", f"import sys; sys.path.insert(0, {str(tmp_path)!r}); " + script],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
