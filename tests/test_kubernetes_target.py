@@ -241,6 +241,18 @@ def test_the_canary_is_a_second_deployment_with_its_declared_share(runs: dict[st
     assert not objects(runs["churn-dev"], "HTTPRoute")  # dev declares no canary
 
 
+def test_a_public_model_gets_a_route_on_the_gateway_and_a_private_one_none(mock_program: Callable[..., MockRun]) -> None:
+    def routes(overrides: dict[str, Any]) -> list[dict[str, Any]]:
+        spec = load_platform(ROOT / "examples/churn/platform.py", environment="staging", stack=StackOverrides(overrides, "test"))["staging"]
+        model = spec.platform.models[0]
+        return objects(mock_program(lambda: ModelServing("serving", ModelServingArgs(Cluster(spec, "churn-staging"), model))), "HTTPRoute")
+
+    [route] = routes({"models.churn.serving.canary": None, "models.churn.serving.public": True})
+    assert route["spec"]["rules"][0]["backendRefs"] == [{"name": "churn-churn-server", "port": 8080, "weight": 100}]
+    assert route["spec"]["parentRefs"] == [{"name": "internal", "namespace": "gateway-system"}]
+    assert routes({"models.churn.serving.canary": None}) == []
+
+
 def test_the_feature_store_runs_feast_with_redis_and_materialization(runs: dict[str, MockRun]) -> None:
     run = runs["churn-staging"]
     assert named(run, "StatefulSet", "churn-redis")["spec"]["template"]["spec"]["containers"][0]["image"].startswith("redis:")

@@ -123,8 +123,9 @@ class ModelServing(pulumi.ComponentResource):
                 },
                 opts=child(self),
             )
-            if serving.canary is not None:
-                self._canary(name, cluster, model, server_pods("canary"), stable_name)
+            canary_name = self._canary(name, cluster, model, server_pods("canary")) if serving.canary is not None else None
+            if canary_name is not None or serving.public:
+                self._route(name, cluster, model, stable_name, canary_name)
 
         if serving.batch is not None:
             batch = serving.batch
@@ -157,11 +158,11 @@ class ModelServing(pulumi.ComponentResource):
             )
         self.register_outputs({"service": self.service})
 
-    def _canary(self, name: str, cluster: Cluster, model: Model, pods: dict[str, Any], stable_name: str) -> None:
-        """A second Deployment for the canary, and an HTTPRoute that gives it the declared share."""
+    def _canary(self, name: str, cluster: Cluster, model: Model, pods: dict[str, Any]) -> str:
+        """A second Deployment and Service for the canary; returns the Service's name."""
         canary = model.serving.canary
-        if canary is None or cluster.target.gateway is None:  # the spec's rules require both
-            raise ValueError(f"model {model.name}: a canary on Kubernetes needs serving.canary and target.gateway")
+        if canary is None:
+            raise ValueError(f"model {model.name}: no serving.canary")
         canary_name = cluster.name(model.name, "canary")
         model_label = {"mlops.dev/model": model.name}
         selector = cluster.selector("model-server", **model_label, **{"mlops.dev/role": "canary"})
@@ -178,6 +179,17 @@ class ModelServing(pulumi.ComponentResource):
             spec={"type": "ClusterIP", "selector": selector, "ports": [{"name": "http", "port": SERVER_PORT, "targetPort": "http"}]},
             opts=child(self),
         )
+        return canary_name
+
+    def _route(self, name: str, cluster: Cluster, model: Model, stable_name: str, canary_name: str | None) -> None:
+        """The HTTPRoute on the target's gateway: the canary's declared share, and the model's public path."""
+        if cluster.target.gateway is None:  # the spec's rules require one for a canary or a public model
+            raise ValueError(f"model {model.name}: a canary or a public model on Kubernetes needs target.gateway")
+        backends: list[dict[str, Any]] = [{"name": stable_name, "port": SERVER_PORT, "weight": 100}]
+        if canary_name is not None and model.serving.canary is not None:
+            percent = model.serving.canary.percent
+            backends = [{**backends[0], "weight": 100 - percent}, {"name": canary_name, "port": SERVER_PORT, "weight": percent}]
+        model_label = {"mlops.dev/model": model.name}
         gateway_namespace, gateway_name = cluster.target.gateway.split("/")
         k8s.apiextensions.CustomResource(
             f"{name}-route",
@@ -189,10 +201,7 @@ class ModelServing(pulumi.ComponentResource):
                 "rules": [
                     {
                         "matches": [{"path": {"type": "PathPrefix", "value": f"/v2/models/{model.name}"}}],
-                        "backendRefs": [
-                            {"name": stable_name, "port": SERVER_PORT, "weight": 100 - canary.percent},
-                            {"name": canary_name, "port": SERVER_PORT, "weight": canary.percent},
-                        ],
+                        "backendRefs": backends,
                     }
                 ],
             },

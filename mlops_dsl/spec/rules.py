@@ -156,13 +156,13 @@ def _target_can_deliver(platform: Platform, environment: str) -> Iterator[Proble
         )
     if isinstance(target, KubernetesTarget) and target.gateway is None:
         with_canary = [m.name for m in platform.models if m.serving.canary is not None]
-        if with_canary:
+        public = [m.name for m in platform.models if m.serving.public and m.serving.online]
+        if with_canary or public:
+            why = f"model {with_canary[0]!r} declares a canary" if with_canary else f"model {public[0]!r} is public"
             yield Problem(
                 join_path("environments", environment, "target", "gateway"),
                 got_allowed(
-                    None,
-                    "a Gateway API gateway ('namespace/name') whose HTTPRoutes split canary traffic",
-                    f"model {with_canary[0]!r} declares a canary",
+                    None, "a Gateway API gateway ('namespace/name') whose HTTPRoutes split canary traffic and expose public models", why
                 ),
             )
 
@@ -377,6 +377,13 @@ def _aws_instances_fit(platform: Platform, model: Model, base: str, environment:
     if model.training.image is not None and not ECR_IMAGE.match(model.training.image):
         yield Problem(
             join_path(base, "training.image"), got_allowed(model.training.image, "an Amazon ECR image URI (SageMaker pulls from ECR)")
+        )
+    if model.serving.public:
+        yield Problem(
+            join_path(base, "serving.public"),
+            got_allowed(
+                True, "false (a SageMaker endpoint is reached only by signed AWS API calls; front it with API Gateway to publish it)"
+            ),
         )
     schedules = [("training.schedule", model.training.schedule)]
     schedules += [(f"retraining.triggers[{i}].cron", t.cron) for i, t in enumerate(model.retraining.triggers) if isinstance(t, OnSchedule)]

@@ -64,6 +64,9 @@ class Serving(SpecModel):
 
     ``replicas`` is the replica count on Kubernetes and locally, and the
     instance count on SageMaker; with ``autoscaling`` it is the initial count.
+    ``public`` exposes the endpoint beyond the platform: through the target's
+    gateway on Kubernetes, on every interface locally; SageMaker endpoints stay
+    private to signed AWS API calls, so AWS refuses it.
     """
 
     online: bool = True
