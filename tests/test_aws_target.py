@@ -170,7 +170,12 @@ def test_function_configuration_matches_the_infrastructure(runs: dict[str, MockR
         "cooldown_seconds": 21600,
         "dedup_seconds": 3600,
         "max_concurrent_runs": 1,
+        "min_new_rows": {"churn_labels": 500},
     }
+    # Rows are counted from new objects' footers: the trigger may read objects under the watched prefix, and no others.
+    trigger_policy = next(d for name, d in iam_documents(run) if name == "churn-retraining-function-role-policy")
+    reads = [s for s in trigger_policy["Statement"] if s["Action"] == ["s3:GetObject"]]
+    assert [s["Resource"] for s in reads] == [["arn:aws:s3:::churn-prod-data-mock0001/raw/churn_labels/*"]]
     deploy = json.loads(functions["deploy_function"]["environment"]["variables"]["MLOPS_DEPLOY_CONFIG"])
     [settings] = deploy["groups"].values()
     assert list(deploy["groups"]) == [inputs(run.one("aws:sagemaker/modelPackageGroup:ModelPackageGroup"))["modelPackageGroupName"]]

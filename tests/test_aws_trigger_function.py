@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import threading
 from collections.abc import Iterator
@@ -10,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from mlops_dsl.aws.state import DynamoState
@@ -54,14 +58,15 @@ class Aws:
         self.pipeline = f"{PIPELINE}-{name}"
         self.sagemaker.create_pipeline(PipelineName=self.pipeline, PipelineDefinition=json.dumps(definition), RoleArn=role)
 
-    def trigger(self) -> Trigger:
+    def trigger(self, min_new_rows: int = 1) -> Trigger:
         """A fresh function instance (as a new Lambda invocation environment would be)."""
         table = boto3.resource(
             "dynamodb", endpoint_url=self.endpoint, region_name="eu-west-1", aws_access_key_id="t", aws_secret_access_key="t"
         ).Table(self.table_name)
         config = json.loads(json.dumps(CONFIG))
         config["models"]["churn"]["pipeline"] = self.pipeline
-        return Trigger(config, DynamoState(table), client("sagemaker", self.endpoint))
+        config["models"]["churn"]["min_new_rows"] = {"churn_labels": min_new_rows}
+        return Trigger(config, DynamoState(table), client("sagemaker", self.endpoint), client("s3", self.endpoint))
 
     def executions(self) -> list[dict[str, Any]]:
         return list(self.sagemaker.list_pipeline_executions(PipelineName=self.pipeline)["PipelineExecutionSummaries"])
@@ -148,6 +153,43 @@ def test_new_data_under_the_raw_prefix_starts_a_run(endpoint: str) -> None:
     assert aws.parameters(execution["PipelineExecutionArn"])["TriggerReason"].endswith(
         "s3://churn-prod-data/raw/churn_labels/part-2026-11-24.parquet)"
     )
+
+
+def new_object(key: str, at: datetime) -> dict[str, Any]:
+    return {
+        "source": "aws.s3",
+        "detail-type": "Object Created",
+        "time": at.isoformat(),
+        "detail": {"bucket": {"name": "churn-prod-data"}, "object": {"key": key}},
+    }
+
+
+def test_new_rows_accumulate_until_the_minimum_then_a_run_takes_them(endpoint: str) -> None:
+    aws = Aws(endpoint, "rows")
+    s3 = client("s3", endpoint)
+    with contextlib.suppress(s3.exceptions.BucketAlreadyOwnedByYou):
+        s3.create_bucket(Bucket="churn-prod-data", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+
+    def upload(name: str, rows: int) -> str:
+        buffer = io.BytesIO()
+        pq.write_table(pa.table({"customer_id": list(range(rows)), "churned": [i % 2 for i in range(rows)]}), buffer)
+        key = f"raw/churn_labels/{name}.parquet"
+        s3.put_object(Bucket="churn-prod-data", Key=key, Body=buffer.getvalue())
+        return key
+
+    [first] = handler(new_object(upload("a", 300), T0), trigger=aws.trigger(min_new_rows=500))["decisions"]
+    assert (first["action"], first["kind"], first["reason"]) == ("skip", "waiting", "300 new rows of the 500 the trigger needs")
+    assert aws.executions() == []
+    [second] = handler(new_object(upload("b", 250), T0 + timedelta(minutes=5)), trigger=aws.trigger(min_new_rows=500))["decisions"]
+    assert second["kind"] == "started"
+    assert len(aws.executions()) == 1
+    # The run took the 550 rows: the next object starts counting from zero.
+    [third] = handler(new_object(upload("c", 100), T0 + timedelta(minutes=10)), trigger=aws.trigger(min_new_rows=500))["decisions"]
+    assert third["reason"] == "100 new rows of the 500 the trigger needs"
+    # What is not Parquet cannot be counted: refused with its reason, nothing recorded as rows.
+    s3.put_object(Bucket="churn-prod-data", Key="raw/churn_labels/notes.csv", Body=b"customer_id,churned\n1,0\n")
+    rejected = handler(new_object("raw/churn_labels/notes.csv", T0 + timedelta(minutes=15)), trigger=aws.trigger(min_new_rows=500))
+    assert rejected["status"] == "rejected" and "magic bytes" in rejected["reason"]
 
 
 @pytest.mark.parametrize(

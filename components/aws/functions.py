@@ -22,6 +22,7 @@ MODULES = (
     "retraining/backends.py",
     "aws/__init__.py",
     "aws/state.py",
+    "aws/parquet_rows.py",
     "aws/trigger_function.py",
     "aws/deploy_function.py",
     "aws/batch_function.py",

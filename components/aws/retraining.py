@@ -74,21 +74,37 @@ class RetrainingTrigger(pulumi.ComponentResource):
                     "cooldown_seconds": int(m.retraining.cooldown.total_seconds()),
                     "dedup_seconds": int(m.retraining.dedup_window.total_seconds()),
                     "max_concurrent_runs": m.retraining.max_concurrent_runs,
+                    "min_new_rows": {t.source: t.min_new_rows for t in m.retraining.triggers if isinstance(t, OnNewData)},
                 }
                 for m in platform.models
             },
             "alarms": alarms,
             "sources": [{**entry, "bucket": args.data_bucket} for entry in watched.values()],
         }
+        statements = [
+            statement(["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Scan"], [table.arn]),
+            statement(["sagemaker:StartPipelineExecution", "sagemaker:ListPipelineExecutions"], list(args.pipelines.values())),
+            statement(["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"], [account.kms_key_arn]),
+        ]
+        counted = sorted(
+            {
+                sources[t.source].path.strip("/") + "/"
+                for m in platform.models
+                for t in m.retraining.triggers
+                if isinstance(t, OnNewData) and t.min_new_rows > 1
+            }
+        )
+        if counted:  # rows are read from new objects' Parquet footers, under these prefixes only
+            statements.append(
+                statement(
+                    ["s3:GetObject"], [pulumi.Output.concat("arn:aws:s3:::", args.data_bucket, "/", prefix, "*") for prefix in counted]
+                )
+            )
         trigger = function(
             f"{name}-function",
             account=account,
             role="trigger",
-            statements=[
-                statement(["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Scan"], [table.arn]),
-                statement(["sagemaker:StartPipelineExecution", "sagemaker:ListPipelineExecutions"], list(args.pipelines.values())),
-                statement(["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"], [account.kms_key_arn]),
-            ],
+            statements=statements,
             environment={"MLOPS_TABLE": table.name, "MLOPS_TRIGGER_CONFIG": pulumi.Output.json_dumps(config)},
             parent=self,
         )

@@ -6,7 +6,8 @@ Items, keyed by ``pk``:
 - ``model#<model>``: when its last run started (cooldown), written only if it
   has not changed since it was read, so two concurrent invocations cannot
   both start a run;
-- ``run#<run id>``: one run, ``running`` until its pipeline execution ends.
+- ``run#<run id>``: one run, ``running`` until its pipeline execution ends;
+- ``rows#<model>#<source>``: new rows not trained on yet, added atomically.
 """
 
 from __future__ import annotations
@@ -84,6 +85,23 @@ class DynamoState:
             if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
                 raise ConflictError(what) from None
             raise
+
+    def add_rows(self, model: str, source: str, rows: int) -> int:
+        """Add new rows of a source for a model; returns the rows pending now (an atomic counter)."""
+        result = self.table.update_item(
+            Key={"pk": f"rows#{model}#{source}"},
+            UpdateExpression="ADD #r :rows",
+            ExpressionAttributeNames={"#r": "rows"},
+            ExpressionAttributeValues={":rows": rows},
+            ReturnValues="UPDATED_NEW",
+        )
+        return int(result["Attributes"]["rows"])
+
+    def take_rows(self, model: str, source: str) -> None:
+        """A run started for the pending rows: subtract them (rows that arrive meanwhile stay pending)."""
+        item = self._get(f"rows#{model}#{source}")
+        if item:
+            self.add_rows(model, source, -int(item["rows"]))
 
     def add_run(self, run_id: str, model: str, reason: str, now: datetime, execution_arn: str) -> None:
         """A run that has started."""

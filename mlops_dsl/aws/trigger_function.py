@@ -9,11 +9,17 @@ running pipeline executions, and starts the model's pipeline with the trigger
 reason as a parameter. A malformed event is rejected with a logged reason; the
 function never raises on one (EventBridge would retry it).
 
+New data counts by rows where a trigger asks for more than one
+(``min_new_rows``): each new Parquet object's rows (read from its footer) add
+to the model's pending rows for that source, and a run is considered once
+they reach the minimum; a run that starts takes the rows it was started for.
+
 Configuration comes from the environment: ``MLOPS_TABLE`` (the DynamoDB state
 table) and ``MLOPS_TRIGGER_CONFIG`` (JSON, written by Pulumi)::
 
     {"models": {"churn": {"pipeline": "...", "cooldown_seconds": 21600,
-                          "dedup_seconds": 3600, "max_concurrent_runs": 1}},
+                          "dedup_seconds": 3600, "max_concurrent_runs": 1,
+                          "min_new_rows": {"churn_labels": 500}}},
      "alarms": {"<alarm name>": {"model": "churn", "monitor": "churn-feature-drift"}},
      "sources": [{"bucket": "...", "prefix": "raw/churn_labels/", "source": "churn_labels", "models": ["churn"]}]}
 """
@@ -27,6 +33,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from mlops_dsl.aws.parquet_rows import NotParquetError, object_rows
 from mlops_dsl.aws.state import ConflictError, DynamoState
 from mlops_dsl.retraining.backends import RunRequest, SageMakerPipelineBackend
 from mlops_dsl.retraining.policy import Decision, Event, Limits, decide
@@ -97,10 +104,30 @@ def triggers_of(event: dict[str, Any], config: dict[str, Any]) -> list[Event]:
 class Trigger:
     """Decides on events and starts pipeline executions."""
 
-    def __init__(self, config: dict[str, Any], state: DynamoState, sagemaker: Any) -> None:
+    def __init__(self, config: dict[str, Any], state: DynamoState, sagemaker: Any, s3: Any = None) -> None:
         self.config = config
         self.state = state
+        self.s3 = s3
         self.backend = SageMakerPipelineBackend({name: m["pipeline"] for name, m in config["models"].items()}, client=sagemaker)
+        self._rows: dict[str, int] = {}
+
+    def new_rows(self, event: Event) -> dict[str, Any] | None:
+        """Count a new object's rows towards its trigger's minimum; a decision to wait, or None to decide now."""
+        source = event.trigger.removeprefix("new_data:")
+        minimum = int(self.config["models"][event.model].get("min_new_rows", {}).get(source, 1))
+        if minimum <= 1:
+            return None
+        uri = event.detail
+        if uri not in self._rows:  # one object may feed several models: read its footer once
+            bucket, _, key = uri.removeprefix("s3://").partition("/")
+            try:
+                self._rows[uri] = object_rows(self.s3, bucket, key)
+            except NotParquetError as error:
+                raise RejectedError(f"{uri}: {error}") from None
+        pending = self.state.add_rows(event.model, source, self._rows[uri])
+        if pending >= minimum:
+            return None
+        return self._record(event, Decision("skip", "waiting", f"{pending} new rows of the {minimum} the trigger needs"), None)
 
     def handle(self, event: Event) -> dict[str, Any]:
         """Decide on one event; start the run if the decision is to start.
@@ -111,6 +138,10 @@ class Trigger:
         another trigger started a run at the same moment).
         """
         limits = _limits(self.config["models"][event.model])
+        if event.trigger.startswith("new_data:"):
+            waiting = self.new_rows(event)
+            if waiting is not None:
+                return waiting
         for _ in range(5):
             history, previous_start, previous_seen = self.state.history(event.model, event.dedup_key, self.backend.active(event.model))
             decision = decide(event, limits, history)
@@ -131,6 +162,8 @@ class Trigger:
                     run_id = f"{event.model}-{event.at:%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}"
                     reference = self.backend.start(RunRequest(run_id, event.model, event.reason))
                     self.state.add_run(run_id, event.model, event.reason, event.at, reference.removeprefix("arn:"))
+                    if event.trigger.startswith("new_data:"):
+                        self.state.take_rows(event.model, event.trigger.removeprefix("new_data:"))
             return self._record(event, decision, run_id)
         return self._record(event, Decision("skip", "duplicate", "duplicate: other invocations kept taking this trigger's window"), None)
 
@@ -167,7 +200,7 @@ def handler(event: Any, context: Any = None, *, trigger: Trigger | None = None) 
     if trigger is None:
         config = json.loads(os.environ["MLOPS_TRIGGER_CONFIG"])
         table = boto3.resource("dynamodb").Table(os.environ["MLOPS_TABLE"])
-        trigger = Trigger(config, DynamoState(table), boto3.client("sagemaker"))
+        trigger = Trigger(config, DynamoState(table), boto3.client("sagemaker"), boto3.client("s3"))
     try:
         if isinstance(event, dict) and event.get("detail-type") == "SageMaker Model Building Pipeline Execution Status Change":
             return trigger.finished(event)

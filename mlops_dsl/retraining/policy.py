@@ -66,7 +66,7 @@ class History:
 
 
 Action = Literal["start", "skip"]
-Kind = Literal["started", "duplicate", "concurrency", "cooldown"]
+Kind = Literal["started", "duplicate", "concurrency", "cooldown", "waiting"]  # waiting: too few new rows yet (AWS)
 
 
 @dataclass(frozen=True)
