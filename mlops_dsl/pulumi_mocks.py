@@ -120,6 +120,21 @@ def reveal(value: Any) -> Any:
     return value
 
 
+# How AWS spells the ARNs of the resources the platform creates: (service, resource-type prefix).
+ARN_FORMS = {
+    "aws:lambda/function:Function": ("lambda", "function:"),
+    "aws:sns/topic:Topic": ("sns", ""),
+    "aws:cloudwatch/eventRule:EventRule": ("events", "rule/"),
+    "aws:cloudwatch/metricAlarm:MetricAlarm": ("cloudwatch", "alarm:"),
+    "aws:cloudwatch/logGroup:LogGroup": ("logs", "log-group:"),
+    "aws:dynamodb/table:Table": ("dynamodb", "table/"),
+    "aws:sagemaker/pipeline:Pipeline": ("sagemaker", "pipeline/"),
+    "aws:sagemaker/modelPackageGroup:ModelPackageGroup": ("sagemaker", "model-package-group/"),
+    "aws:sagemaker/featureGroup:FeatureGroup": ("sagemaker", "feature-group/"),
+    "aws:sagemaker/dataQualityJobDefinition:DataQualityJobDefinition": ("sagemaker", "data-quality-job-definition/"),
+}
+
+
 class PlatformMocks(pulumi.runtime.Mocks):
     """Answers the engine's questions the way a fresh deployment would, deterministically.
 
@@ -149,7 +164,8 @@ class PlatformMocks(pulumi.runtime.Mocks):
                 state.setdefault("arn", f"arn:aws:kms:{self.region}:{FAKE_ACCOUNT}:key/{args.name}-key-id")
             else:
                 resource = state.get("pipelineName") or state.get("modelPackageGroupName") or state.get("featureGroupName") or name
-                state.setdefault("arn", f"arn:aws:{service}:{self.region}:{FAKE_ACCOUNT}:{args.typ.split(':')[-1].lower()}/{resource}")
+                service, kind = ARN_FORMS.get(args.typ, (service, args.typ.split(":")[-1].lower() + "/"))
+                state.setdefault("arn", f"arn:aws:{service}:{self.region}:{FAKE_ACCOUNT}:{kind}{resource}")
         if args.typ.startswith("kubernetes:") and "metadata" in state:
             metadata = dict(state["metadata"] or {})
             metadata.setdefault("name", args.name)

@@ -62,7 +62,8 @@ def test_the_resource_graph(stack: str, runs: dict[str, MockRun]) -> None:
     assert counts["aws:sagemaker/pipeline:Pipeline"] == counts["aws:sagemaker/modelPackageGroup:ModelPackageGroup"] == len(platform.models)
     assert counts["aws:sagemaker/featureGroup:FeatureGroup"] == len(platform.feature_store.feature_views)
     assert counts["aws:cloudwatch/metricAlarm:MetricAlarm"] == sum(len(m.monitors) for m in platform.models)
-    assert counts["aws:lambda/function:Function"] == 3  # trigger, deploy, batch
+    slack_channels = sum(1 for c in platform.notifications if c.kind == "slack")
+    assert counts["aws:lambda/function:Function"] == 3 + slack_channels  # trigger, deploy, batch, a forwarder per Slack channel
     assert counts["aws:kms/key:Key"] == 1
     platform_urn = run.one("mlops:aws:Platform").urn
     for resource in run.resources:
@@ -89,7 +90,7 @@ def metrics_of(alarm: dict[str, Any]) -> list[dict[str, Any]]:
 def test_every_alarm_watches_its_endpoint_and_notifies_someone(stack: str, runs: dict[str, MockRun]) -> None:
     run = runs[stack]
     topics = {inputs(r)["name"]: r for r in run.of_type("aws:sns/topic:Topic")}
-    topic_arns = {f"arn:aws:sns:eu-west-1:123456789012:topic/{name}" for name in topics}
+    topic_arns = {f"arn:aws:sns:eu-west-1:123456789012:{name}" for name in topics}
     subscribed = {inputs(s)["topic"] for s in run.of_type("aws:sns/topicSubscription:TopicSubscription")}
     for alarm in alarms(run):
         model = alarm["tags"]["mlops:model"]
@@ -138,9 +139,9 @@ def test_eventbridge_targets_are_the_trigger_function_and_the_pipeline(runs: dic
         inputs(f)["name"] for f in run.of_type("aws:lambda/function:Function") if inputs(f)["handler"].endswith("trigger_function.handler")
     )
     pipeline = run.one("aws:sagemaker/pipeline:Pipeline")
-    assert wiring["churn-prod-retraining-alarms"].endswith(f":function/{trigger}")
-    assert wiring["churn-prod-retraining-new-data"].endswith(f":function/{trigger}")
-    assert wiring["churn-prod-retraining-runs-ended"].endswith(f":function/{trigger}")
+    assert wiring["churn-prod-retraining-alarms"].endswith(f":function:{trigger}")
+    assert wiring["churn-prod-retraining-new-data"].endswith(f":function:{trigger}")
+    assert wiring["churn-prod-retraining-runs-ended"].endswith(f":function:{trigger}")
     assert wiring["churn-prod-churn-training-schedule"].endswith(f":pipeline/{inputs(pipeline)['pipelineName']}")
     assert rules["churn-prod-churn-training-schedule"]["scheduleExpression"] == "cron(0 3 ? * MON *)"
     pattern = json.loads(rules["churn-prod-retraining-alarms"]["eventPattern"])
@@ -155,7 +156,10 @@ def test_eventbridge_targets_are_the_trigger_function_and_the_pipeline(runs: dic
     )
     parameters = {p["name"]: p["value"] for p in scheduled["sagemakerPipelineTarget"]["pipelineParameterLists"]}
     assert parameters["TriggerReason"] == "schedule (0 3 * * 1)"
-    for permission in run.of_type("aws:lambda/permission:Permission"):
+    rule_urns = {r.urn for r in run.of_type("aws:cloudwatch/eventRule:EventRule")}
+    from_rules = [p for p in run.of_type("aws:lambda/permission:Permission") if p.parent in rule_urns]
+    assert len(from_rules) == len(run.of_type("aws:cloudwatch/eventTarget:EventTarget")) - 1  # the schedule targets the pipeline
+    for permission in from_rules:
         assert inputs(permission)["principal"] == "events.amazonaws.com" and inputs(permission)["sourceArn"]
 
 
@@ -283,10 +287,20 @@ def test_data_at_rest_is_encrypted_everywhere(runs: dict[str, MockRun]) -> None:
         assert inputs(log_group)["kmsKeyId"].startswith("arn:aws:kms:")
 
 
-def test_channel_secrets_reach_subscriptions_only_as_secrets(runs: dict[str, MockRun]) -> None:
+def test_slack_is_reached_through_a_forwarder_holding_the_webhook_as_a_secret(runs: dict[str, MockRun]) -> None:
     run = runs["churn-prod"]
-    https = [s for s in run.of_type("aws:sns/topicSubscription:TopicSubscription") if s.inputs["protocol"] == "https"]
-    assert https and all(isinstance(s.inputs["endpoint"], Secret) for s in https)
+    subscriptions = [inputs(s) for s in run.of_type("aws:sns/topicSubscription:TopicSubscription")]
+    assert not [s for s in subscriptions if s["protocol"] == "https" and "hooks.slack.com" in str(s["endpoint"])]
+    [forwarder] = [r for r in run.of_type("aws:lambda/function:Function") if inputs(r)["handler"].endswith("notify_function.handler")]
+    assert isinstance(forwarder.inputs["environment"], Secret)  # the webhook's secrecy covers the whole environment
+    variables = inputs(forwarder)["environment"]["variables"]
+    assert variables["MLOPS_SLACK_WEBHOOK_URL"] == STAND_IN_SECRETS["slackWebhookUrl"]
+    assert variables["MLOPS_SLACK_CHANNEL"] == "#ml-alerts"
+    assert inputs(forwarder)["kmsKeyArn"].startswith("arn:aws:kms:")
+    [to_lambda] = [s for s in subscriptions if s["protocol"] == "lambda"]
+    assert to_lambda["endpoint"].endswith(f":function:{inputs(forwarder)['name']}")
+    [permission] = [inputs(p) for p in run.of_type("aws:lambda/permission:Permission") if inputs(p)["principal"] == "sns.amazonaws.com"]
+    assert permission["sourceArn"] == to_lambda["topic"] and permission["function"] == inputs(forwarder)["name"]
     slack = STAND_IN_SECRETS["slackWebhookUrl"]
     plain = json.dumps([r.inputs for r in run.resources], default=lambda value: "<secret>" if isinstance(value, Secret) else str(value))
     assert slack not in plain

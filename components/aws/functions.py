@@ -12,7 +12,7 @@ from pathlib import Path
 import pulumi
 import pulumi_aws as aws
 
-from components.aws.context import Account
+from components.aws.context import Account, statement
 
 PACKAGE = Path(__file__).resolve().parents[2] / "mlops_dsl"
 MODULES = (
@@ -26,6 +26,7 @@ MODULES = (
     "aws/trigger_function.py",
     "aws/deploy_function.py",
     "aws/batch_function.py",
+    "aws/notify_function.py",
 )
 RUNTIME = "python3.12"
 
@@ -42,6 +43,7 @@ HANDLERS = {
     "trigger": "mlops_dsl.aws.trigger_function.handler",
     "deploy": "mlops_dsl.aws.deploy_function.handler",
     "batch": "mlops_dsl.aws.batch_function.handler",
+    "notify": "mlops_dsl.aws.notify_function.handler",
 }
 
 
@@ -54,9 +56,14 @@ def function(
     environment: dict[str, pulumi.Input[str]],
     parent: pulumi.Resource,
     timeout: int = 60,
+    instance: str = "",
 ) -> aws.lambda_.Function:
-    """One of the platform's functions: its log group (encrypted, 90-day retention), its role, the function."""
-    physical = account.names.function(role)
+    """One of the platform's functions: its log group (encrypted, 90-day retention), its role, the function.
+
+    ``role`` picks the handler; ``instance`` tells apart several functions of one role (a forwarder per
+    channel). The environment is encrypted at rest with the platform's key, which the role may decrypt.
+    """
+    physical = account.names.function(f"{role}-{instance}" if instance else role)
     log_group = aws.cloudwatch.LogGroup(
         f"{name}-logs",
         name=f"/aws/lambda/{physical}",
@@ -66,7 +73,10 @@ def function(
         opts=pulumi.ResourceOptions(parent=parent),
     )
     execution = account.role(
-        f"{name}-role", "lambda.amazonaws.com", [*statements, account.logs_statement(f"/aws/lambda/{physical}")], parent=parent
+        f"{name}-role",
+        "lambda.amazonaws.com",
+        [*statements, account.logs_statement(f"/aws/lambda/{physical}"), statement(["kms:Decrypt"], [account.kms_key_arn])],
+        parent=parent,
     )
     return aws.lambda_.Function(
         name,
@@ -78,6 +88,7 @@ def function(
         timeout=timeout,
         memory_size=256,
         environment={"variables": environment},
+        kms_key_arn=account.kms_key_arn,
         logging_config={"log_format": "JSON", "log_group": log_group.name},
         tags=account.tags,
         opts=pulumi.ResourceOptions(parent=parent, depends_on=[log_group]),

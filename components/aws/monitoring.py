@@ -17,6 +17,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.aws.context import Account
+from components.aws.functions import function
 from components.aws.serving import QUALITY_METRICS
 from mlops_dsl.alerting import channels_of
 from mlops_dsl.spec.base import format_duration
@@ -145,7 +146,7 @@ class Monitoring(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: MonitoringArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlops:aws:Monitoring", name, {}, opts)
-        account = args.account
+        account = self.account = args.account
         platform = account.spec.platform
         topics: dict[str, aws.sns.Topic] = {}
         for channel in platform.notifications:
@@ -186,10 +187,32 @@ class Monitoring(pulumi.ComponentResource):
             for index, address in enumerate(channel.to):
                 aws.sns.TopicSubscription(f"{name}-email-{index}", topic=topic.arn, protocol="email", endpoint=address, opts=parent)
             return
-        if channel.kind == "slack":
-            endpoint = secrets[channel.webhook_url_secret]
-        elif channel.kind == "pagerduty":
-            endpoint = pulumi.Output.secret(
+        if channel.kind == "slack":  # Slack cannot confirm an SNS subscription: a function forwards to its webhook
+            forwarder = function(
+                f"{name}-slack",
+                account=self.account,
+                role="notify",
+                instance=channel.name,
+                statements=[],
+                environment={
+                    "MLOPS_SLACK_WEBHOOK_URL": pulumi.Output.secret(secrets[channel.webhook_url_secret]),
+                    "MLOPS_SLACK_CHANNEL": channel.channel,
+                },
+                parent=topic,
+            )
+            aws.lambda_.Permission(
+                f"{name}-slack-permission",
+                action="lambda:InvokeFunction",
+                function=forwarder.name,
+                principal="sns.amazonaws.com",
+                source_arn=topic.arn,
+                opts=parent,
+            )
+            aws.sns.TopicSubscription(f"{name}-slack", topic=topic.arn, protocol="lambda", endpoint=forwarder.arn, opts=parent)
+            return
+        endpoint: pulumi.Input[str]
+        if channel.kind == "pagerduty":
+            endpoint = pulumi.Output.secret(  # type: ignore[arg-type]
                 pulumi.Output.concat("https://events.pagerduty.com/integration/", secrets[channel.routing_key_secret], "/enqueue")
             )
         else:
