@@ -9,9 +9,9 @@ import pytest
 
 from mlops_dsl.canary import CanaryController
 from mlops_dsl.loader import StackOverrides, load_platform
-from mlops_dsl.registry import CANARY, PRODUCTION, GateResult, Lineage, ModelRegistry
+from mlops_dsl.registry import CANARY, PRODUCTION, ModelRegistry
 from mlops_dsl.runtime import StatePaths
-from tests.helpers.churn import SPEC, copy_state
+from tests.helpers.churn import SPEC, copy_state, register_canary
 
 CANARY_SPEC = {"percent": 10, "bake_time": "10m", "rollback_on": ["churn-error-rate", "churn-latency-p99"]}
 
@@ -31,21 +31,7 @@ class Alerts:
 @pytest.fixture
 def setup(trained_state: Path, tmp_path: Path) -> tuple[CanaryController, ModelRegistry, Alerts, list[datetime]]:
     registry = ModelRegistry(StatePaths(copy_state(trained_state, tmp_path / "state")).registry_uri())
-    stable = registry.load("churn", "1")
-    info = registry.versions("churn")[0]
-    lineage = Lineage(
-        info.lineage["data_snapshot"], "test", info.lineage["parameters"], "canary test", stable.features, "classification", 1
-    )
-    canary = registry.register(
-        "churn",
-        stable.estimator,
-        metrics=info.metrics,
-        baseline=stable.baseline,
-        lineage=lineage,
-        gate=GateResult(True, "t"),
-        approval="automatic",
-    )
-    registry.promote("churn", canary.version, CANARY)
+    register_canary(registry)
     platform = load_platform(SPEC, environment="local", stack=StackOverrides({"models.churn.serving.canary": CANARY_SPEC}, "test"))[
         "local"
     ].platform

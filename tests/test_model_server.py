@@ -16,7 +16,7 @@ import tritonclient.http as triton
 
 from mlops_dsl.registry import ModelRegistry
 from mlops_dsl.runtime import StatePaths
-from tests.helpers.churn import SPEC, copy_state, data_module
+from tests.helpers.churn import SPEC, copy_state, data_module, register_copy
 from tests.helpers.processes import Process, free_port, mlops, wait_until
 
 FEATURES = data_module().FEATURES
@@ -137,23 +137,7 @@ def test_metrics_count_requests_errors_latency_predictions_and_features(server: 
 
 @pytest.mark.slow
 def test_a_promoted_version_is_swapped_in_under_load_with_no_failed_request(server: Server) -> None:
-    registry = server.registry
-    current = registry.load("churn", "1")
-    info = registry.versions("churn")[0]
-    from mlops_dsl.registry import GateResult, Lineage
-
-    lineage = Lineage(
-        info.lineage["data_snapshot"], "test", info.lineage["parameters"], "hot swap test", current.features, "classification", 1
-    )
-    new = registry.register(
-        "churn",
-        current.estimator,
-        metrics=info.metrics,
-        baseline=current.baseline,
-        lineage=lineage,
-        gate=GateResult(True, "test"),
-        approval="automatic",
-    )
+    new_version = register_copy(server.registry, "hot swap test")
 
     seen: Counter[str] = Counter()
     failures: list[str] = []
@@ -178,15 +162,15 @@ def test_a_promoted_version_is_swapped_in_under_load_with_no_failed_request(serv
         thread.start()
     try:
         wait_until(lambda: sum(seen.values()) > 200, 30, "traffic on version 1")
-        registry.promote("churn", new.version)
-        wait_until(lambda: seen[new.version] > 200, 30, f"traffic on version {new.version}")
+        server.registry.promote("churn", new_version)
+        wait_until(lambda: seen[new_version] > 200, 30, f"traffic on version {new_version}")
     finally:
         stop.set()
         for thread in threads:
             thread.join()
     assert failures == []
-    assert seen["1"] > 200 and seen[new.version] > 200
+    assert seen["1"] > 200 and seen[new_version] > 200
     # once swapped, every answer comes from the new version
     check = [httpx.post(f"{server.url}/v2/models/churn/infer", json=body).json()["model_version"] for _ in range(20)]
-    assert set(check) == {new.version}
+    assert set(check) == {new_version}
     time.sleep(0.1)

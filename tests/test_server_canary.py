@@ -10,13 +10,13 @@ from prometheus_client import CollectorRegistry
 from starlette.testclient import TestClient
 
 from mlops_dsl.loader import StackOverrides, load_platform
-from mlops_dsl.registry import CANARY, GateResult, Lineage, ModelRegistry
+from mlops_dsl.registry import ModelRegistry
 from mlops_dsl.runtime import StatePaths
 from mlops_dsl.server.app import ServerSettings, create_app
 from mlops_dsl.server.capture import Capture
 from mlops_dsl.server.metrics import ServerMetrics
 from mlops_dsl.server.slots import ModelSlots
-from tests.helpers.churn import SPEC, copy_state, data_module
+from tests.helpers.churn import SPEC, copy_state, data_module, register_canary
 
 CANARY_SPEC = {"percent": 30, "bake_time": "5m", "rollback_on": ["churn-error-rate"]}
 
@@ -24,21 +24,7 @@ CANARY_SPEC = {"percent": 30, "bake_time": "5m", "rollback_on": ["churn-error-ra
 def test_a_canary_gets_its_share_of_traffic_and_metrics_and_capture_say_which_version(trained_state: Path, tmp_path: Path) -> None:
     state = copy_state(trained_state, tmp_path / "state")
     registry = ModelRegistry(StatePaths(state).registry_uri())
-    stable = registry.load("churn", "1")
-    info = registry.versions("churn")[0]
-    lineage = Lineage(
-        info.lineage["data_snapshot"], "test", info.lineage["parameters"], "canary test", stable.features, "classification", 1
-    )
-    canary = registry.register(
-        "churn",
-        stable.estimator,
-        metrics=info.metrics,
-        baseline=stable.baseline,
-        lineage=lineage,
-        gate=GateResult(True, "test"),
-        approval="automatic",
-    )
-    registry.promote("churn", canary.version, CANARY)
+    canary_version = register_canary(registry)
 
     spec = load_platform(
         SPEC,
@@ -63,12 +49,12 @@ def test_a_canary_gets_its_share_of_traffic_and_metrics_and_capture_say_which_ve
         metadata = client.get("/v2/models/churn").json()
         exposition = client.get("/metrics").text
 
-    assert 80 <= versions[canary.version] <= 160, versions  # 30% of 400, well within the binomial spread
-    assert versions["1"] + versions[canary.version] == 400
-    assert metadata["versions"] == ["1", canary.version]
-    assert f'mlops_requests_total{{model="churn",version="{canary.version}"}} {float(versions[canary.version])}' in exposition
-    assert f'mlops_serving_version{{model="churn",role="canary",version="{canary.version}"}} 1.0' in exposition
+    assert 80 <= versions[canary_version] <= 160, versions  # 30% of 400, well within the binomial spread
+    assert versions["1"] + versions[canary_version] == 400
+    assert metadata["versions"] == ["1", canary_version]
+    assert f'mlops_requests_total{{model="churn",version="{canary_version}"}} {float(versions[canary_version])}' in exposition
+    assert f'mlops_serving_version{{model="churn",role="canary",version="{canary_version}"}} 1.0' in exposition
     lines = [json.loads(line) for path in (tmp_path / "capture" / "churn").glob("*.jsonl") for line in path.read_text().splitlines()]
     assert len(lines) == 400
-    assert {line["version"] for line in lines} == {"1", canary.version}
+    assert {line["version"] for line in lines} == {"1", canary_version}
     assert lines[0]["id"] == "r" and len(lines[0]["inputs"]["tenure_months"]) == 2 and len(lines[0]["outputs"]["probability"]) == 2

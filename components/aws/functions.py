@@ -104,11 +104,16 @@ def invoke_on(name: str, rule: aws.cloudwatch.EventRule, target: aws.lambda_.Fun
         input=None if payload is None else pulumi.Output.json_dumps(payload),
         opts=pulumi.ResourceOptions(parent=rule),
     )
+    allow_invoke(f"{name}-permission", target, "events.amazonaws.com", rule.arn, parent=rule)
+
+
+def allow_invoke(name: str, target: aws.lambda_.Function, principal: str, source_arn: pulumi.Input[str], parent: pulumi.Resource) -> None:
+    """Let one source (a rule, a topic) of an AWS service invoke a function, and nothing else."""
     aws.lambda_.Permission(
-        f"{name}-permission",
+        name,
         action="lambda:InvokeFunction",
         function=target.name,
-        principal="events.amazonaws.com",
-        source_arn=rule.arn,
-        opts=pulumi.ResourceOptions(parent=rule),
+        principal=principal,
+        source_arn=source_arn,
+        opts=pulumi.ResourceOptions(parent=parent),
     )

@@ -17,7 +17,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.aws.context import Account
-from components.aws.functions import function
+from components.aws.functions import allow_invoke, function
 from components.aws.serving import QUALITY_METRICS
 from mlops_dsl.alerting import channels_of
 from mlops_dsl.spec.base import format_duration
@@ -200,14 +200,7 @@ class Monitoring(pulumi.ComponentResource):
                 },
                 parent=topic,
             )
-            aws.lambda_.Permission(
-                f"{name}-slack-permission",
-                action="lambda:InvokeFunction",
-                function=forwarder.name,
-                principal="sns.amazonaws.com",
-                source_arn=topic.arn,
-                opts=parent,
-            )
+            allow_invoke(f"{name}-slack-permission", forwarder, "sns.amazonaws.com", topic.arn, parent=topic)
             aws.sns.TopicSubscription(f"{name}-slack", topic=topic.arn, protocol="lambda", endpoint=forwarder.arn, opts=parent)
             return
         endpoint: pulumi.Input[str]
