@@ -8,6 +8,7 @@ pydantic models out.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -52,7 +53,7 @@ def function(
     *,
     account: Account,
     role: str,
-    statements: list[dict[str, object]],
+    statements: list[dict[str, Any]],
     environment: dict[str, pulumi.Input[str]],
     parent: pulumi.Resource,
     timeout: int = 60,
@@ -72,12 +73,10 @@ def function(
         tags=account.tags,
         opts=pulumi.ResourceOptions(parent=parent),
     )
-    execution = account.role(
-        f"{name}-role",
-        "lambda.amazonaws.com",
-        [*statements, account.logs_statement(f"/aws/lambda/{physical}"), statement(["kms:Decrypt"], [account.kms_key_arn])],
-        parent=parent,
-    )
+    needed = [*statements, account.logs_statement(f"/aws/lambda/{physical}")]
+    if not any("kms:Decrypt" in s["Action"] for s in statements):  # the environment is encrypted with the key
+        needed.append(statement(["kms:Decrypt"], [account.kms_key_arn]))
+    execution = account.role(f"{name}-role", "lambda.amazonaws.com", needed, parent=parent)
     return aws.lambda_.Function(
         name,
         name=physical,
