@@ -14,7 +14,7 @@ import sys
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from mlops_dsl import __version__
 from mlops_dsl.loader import ResolvedSpec, load_platform
@@ -104,8 +104,68 @@ def build_parser() -> argparse.ArgumentParser:
     schema.add_argument("--format", choices=("json", "markdown"), default="json", help="JSON Schema (default) or the Markdown reference")
     schema.add_argument("--out", metavar="FILE", help="write to FILE instead of standard output")
     schema.set_defaults(handler=_schema)
+    _add_local(commands)
     _add_services(commands)
     return parser
+
+
+def _local_platform(args: argparse.Namespace) -> Any:
+    from mlops_dsl.local.up import resolve
+
+    return resolve(args.spec, args.env, args.state_dir)
+
+
+def _up(args: argparse.Namespace) -> int:
+    from mlops_dsl.local.processes import ServiceFailedError
+    from mlops_dsl.local.up import UpFailedError, up
+
+    local = _local_platform(args)
+    try:
+        up(local, say=lambda line: print(line, flush=True))
+    except (UpFailedError, ServiceFailedError) as error:
+        print(f"mlops up: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _down(args: argparse.Namespace) -> int:
+    from mlops_dsl.local.up import down
+
+    down(_local_platform(args), say=lambda line: print(line, flush=True))
+    return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    from mlops_dsl.local.status import collect, render
+
+    status = collect(_local_platform(args))
+    print(json.dumps(status, indent=2, default=str) if args.json else render(status))
+    return 0
+
+
+def _add_local(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    def common(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument(
+            "spec", nargs="?", metavar="SPEC_FILE", help="a Python file that declares a Platform (default: the churn example)"
+        )
+        parser.add_argument("--env", metavar="NAME", help="a local environment of the spec (default: its only local one)")
+        parser.add_argument("--state-dir", metavar="DIR", help="state directory (default: the target's state_dir/<platform>-<env>)")
+
+    up = commands.add_parser(
+        "up",
+        help="run the platform on this machine: feature store, first training, model server, Prometheus, Alertmanager, "
+        "drift monitor, retraining trigger",
+        description="Bring a local environment up (no cloud, no cluster) and print its URLs. Run again to resume.",
+    )
+    common(up)
+    up.set_defaults(handler=_up)
+    status = commands.add_parser("status", help="services, models and versions, retraining runs and firing alerts of a local platform")
+    common(status)
+    status.add_argument("--json", action="store_true", help="print the status as JSON")
+    status.set_defaults(handler=_status)
+    down = commands.add_parser("down", help="stop every process `mlops up` started (the state directory stays)")
+    common(down)
+    down.set_defaults(handler=_down)
 
 
 def _service(name: str) -> Callable[[argparse.Namespace], int]:

@@ -158,6 +158,7 @@ platform = Platform(
                     "churn-prediction-drift": {"window": "1m", "fire_after": "15s"},
                 },
                 "models.churn.retraining": {"cooldown": "2m", "dedup_window": "1m"},
+                "alerting": {"evaluation_interval": "5s", "group_wait": "5s", "group_interval": "30s", "repeat_interval": "1h"},
                 "models.churn.training.data_validation.min_rows": 500,
             },
         ),
