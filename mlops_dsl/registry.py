@@ -87,6 +87,8 @@ class VersionInfo:
     gate_reason: str
     created_at: datetime
     run_id: str
+    gate_production: tuple[str, float] | None = None
+    """The production version the gate compared against, and its score on the same test rows."""
 
 
 @dataclass
@@ -185,6 +187,11 @@ class ModelRegistry:
             f"{_TAG}training_rows": str(lineage.training_rows),
             f"{_TAG}gate": "passed" if gate.passed else "failed",
             f"{_TAG}gate_reason": gate.reason,
+            **(
+                {f"{_TAG}gate_production": json.dumps([gate.production_version, gate.production_score])}
+                if gate.production_version is not None and gate.production_score is not None
+                else {}
+            ),
             f"{_TAG}approval": approval,
             f"{_TAG}baseline": "baseline.json",
         }
@@ -259,6 +266,7 @@ class ModelRegistry:
             gate_reason=tags.get(f"{_TAG}gate_reason", ""),
             created_at=datetime.fromtimestamp(version.creation_timestamp / 1000, UTC),
             run_id=str(version.run_id),
+            gate_production=_pair(tags.get(f"{_TAG}gate_production")),
         )
 
     def versions(self, model: str) -> list[VersionInfo]:
@@ -308,3 +316,11 @@ class ModelRegistry:
             task=(record.tags or {}).get(f"{_TAG}task", "classification"),
             baseline=baseline,
         )
+
+
+def _pair(tag: str | None) -> tuple[str, float] | None:
+    """The gate's production comparison from its tag (absent for first versions and gates that compare with nothing)."""
+    if not tag:
+        return None
+    version, score = json.loads(tag)
+    return str(version), float(score)

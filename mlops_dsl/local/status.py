@@ -104,7 +104,12 @@ def collect(local: LocalPlatform) -> dict[str, Any]:
                     "metrics": v.metrics,
                     "trigger_reason": v.lineage.get("trigger_reason"),
                     "data_snapshot": v.lineage.get("data_snapshot"),
-                    "gate": v.gate_reason,
+                    "gate": {
+                        "passed": v.gate_passed,
+                        "reason": v.gate_reason,
+                        "production_version": v.gate_production[0] if v.gate_production else None,
+                        "production_score": v.gate_production[1] if v.gate_production else None,
+                    },
                     "created_at": v.created_at.isoformat(),
                     "run_id": v.run_id,
                 }

@@ -1,0 +1,65 @@
+"""The churn example on the local target, in a temporary directory, on ports nobody else uses."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from mlops_dsl.local.layout import OFFSETS
+from mlops_dsl.local.processes import port_in_use
+from tests.conftest import ROOT
+
+EXAMPLE = ROOT / "examples" / "churn"
+
+
+def free_base_port(first: int = 20000, last: int = 60000, step: int = 97) -> int:
+    """A base port whose every offset is free (tests running side by side start at different places)."""
+    start = first + (os.getpid() * 131) % (last - first)
+    for base in range(start, last, step):
+        if not any(port_in_use("127.0.0.1", base + offset) for offset in OFFSETS.values()):
+            return base
+    raise RuntimeError("no free block of ports for the local platform")
+
+
+def copy_example(folder: Path, *, base_port: int, replace: dict[str, str] | None = None) -> Path:
+    """Copy the churn example into ``folder`` with its local target on ``base_port``; returns the spec file.
+
+    ``replace`` edits the copy's text (each old text must be there, so a stale edit fails loudly).
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in ("platform.py", "data.py", "traffic.py"):
+        shutil.copy(EXAMPLE / name, folder / name)
+    spec = folder / "platform.py"
+    text = spec.read_text()
+    for old, new in {"target=LocalTarget()": f"target=LocalTarget(base_port={base_port})", **(replace or {})}.items():
+        assert old in text, f"the churn example no longer has {old!r}"
+        text = text.replace(old, new)
+    spec.write_text(text)
+    return spec
+
+
+def mlops(*args: str | Path, cwd: Path, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    """Run the ``mlops`` command as a user would, capturing its output."""
+    return subprocess.run(
+        [sys.executable, "-m", "mlops_dsl", *map(str, args)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
+
+
+def traffic_module(folder: Path) -> Any:
+    """The example's traffic sender, imported from the copy."""
+    spec = importlib.util.spec_from_file_location(f"churn_traffic_{abs(hash(str(folder)))}", folder / "traffic.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
