@@ -120,7 +120,10 @@ class ModelRegistry:
     def __init__(self, uri: str, artifact_root: Path | None = None) -> None:
         self.uri = uri
         if uri.startswith("sqlite:///"):
-            Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+            database = Path(uri.removeprefix("sqlite:///"))
+            database.parent.mkdir(parents=True, exist_ok=True)
+            # Artifacts beside the database, never in the working directory (MLflow's default ./mlruns).
+            artifact_root = artifact_root or (database.parent / "artifacts").resolve()
         self.artifact_root = artifact_root
         self.client = MlflowClient(tracking_uri=uri, registry_uri=uri)
 

@@ -58,6 +58,10 @@ def test_the_first_version_is_promoted_with_its_whole_lineage(trained_state: Pat
     assert lineage["training_rows"] == 7200
     loaded = registry.load("churn", version.version)
     assert loaded.inputs == data_module().FEATURES
+    # The model's files live in the state directory, not wherever the trainer was started.
+    experiment = registry.client.get_experiment_by_name("churn")
+    assert experiment is not None
+    assert experiment.artifact_location == (trained_state / "registry" / "artifacts" / "churn").resolve().as_uri()
     assert set(loaded.baseline.features) == set(loaded.inputs)
     assert loaded.baseline.prediction.count == 7200
     assert loaded.estimator.predict_proba([[10, 20, 12.0, 1, 70.0, 12, 0]]).shape == (1, 2)
