@@ -116,10 +116,7 @@ def training_frame(spec: ResolvedSpec, model: Model, store: Any, data_root: Path
         labels = pd.read_parquet(path) if label_source.format == "parquet" else pd.read_csv(path)
     except (OSError, ValueError) as error:
         raise DataValidationError([f"cannot read label source {label_source.name!r} at {path}: {error}"]) from None
-    views = {ref.partition(":")[0] for ref in model.features}
-    entities = {e for v in platform.feature_store.feature_views if v.name in views for e in v.entities}
-    keys = [e.join_key for e in platform.feature_store.entities if e.name in entities]
-    wanted = [*keys, label_source.timestamp_field, model.label.column]
+    wanted = [*platform.join_keys(model), label_source.timestamp_field, model.label.column]
     missing = [column for column in wanted if column not in labels.columns]
     if missing:
         raise DataValidationError([f"label source {label_source.name!r} lacks column(s) {', '.join(missing)}"])

@@ -90,6 +90,17 @@ def good_tensors(n: int = 2) -> list[dict[str, Any]]:
     ]
 
 
+def customer_ids(n: int) -> dict[str, Any]:
+    return {"name": "customer_id", "shape": [n], "datatype": "INT64", "data": list(range(900, 900 + n))}
+
+
+def test_entity_keys_ride_along_without_changing_the_prediction(server: Server) -> None:
+    plain = httpx.post(f"{server.url}/v2/models/churn/infer", json={"inputs": good_tensors(3)})
+    keyed = httpx.post(f"{server.url}/v2/models/churn/infer", json={"inputs": [customer_ids(3), *good_tensors(3)]})
+    assert plain.status_code == keyed.status_code == 200
+    assert keyed.json()["outputs"] == plain.json()["outputs"]
+
+
 @pytest.mark.parametrize(
     ("mutate", "status", "message"),
     [
@@ -98,6 +109,9 @@ def good_tensors(n: int = 2) -> list[dict[str, Any]]:
         (lambda t: [{**t[0], "datatype": "FP64", "data": ["new", "old"]}, *t[1:]], 400, "does not match the value 'new'"),
         (lambda t: [{**t[0], "datatype": "BYTES"}, *t[1:]], 400, "this model takes numeric inputs"),
         (lambda t: [*t, {**t[0], "name": "age"}], 400, "unknown input 'age'"),
+        (lambda t: [*t, customer_ids(2), {**t[0], "name": "age"}], 400, "unknown input 'age'"),
+        (lambda t: [*t, {**customer_ids(2), "shape": [1, 2]}], 400, "input 'customer_id': shape [1, 2] should be [N] or [N, 1]"),
+        (lambda t: [*t, {**customer_ids(2), "datatype": "FP64"}], 400, "'customer_id' is an entity key"),
     ],
 )
 def test_malformed_requests_get_a_4xx_with_a_clear_message(server: Server, mutate: Any, status: int, message: str) -> None:

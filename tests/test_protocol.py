@@ -118,3 +118,62 @@ def test_responses_follow_the_protocol() -> None:
             {"name": "label", "datatype": "INT64", "shape": [2], "data": [0, 1]},
         ],
     }
+
+
+# --- entity keys: sent beside the features, returned apart, never fed to the model ------------------
+
+KEYS = ["customer_id"]
+
+
+def key(data: list[Any], datatype: str = "INT64", shape: list[int] | None = None) -> dict[str, Any]:
+    return {"name": "customer_id", "shape": shape or [len(data)], "datatype": datatype, "data": data}
+
+
+def test_entity_keys_come_back_apart_from_the_features() -> None:
+    decoded = decode(request(inputs=[key([17, 18]), *by_feature()]), FEATURES, max_rows=9, outputs=OUTPUTS, keys=KEYS)
+    assert decoded.keys == {"customer_id": [17, 18]}
+    assert decoded.rows.tolist() == [[0, 5, 9.5], [1, 5, 9.5]]  # the key is not an input of the model
+
+
+def test_entity_keys_as_bytes_in_an_n_by_1_tensor_beside_one_matrix() -> None:
+    matrix = {"name": "x", "shape": [2, 3], "datatype": "FP64", "data": [[1, 2, 3], [4, 5, 6]]}
+    decoded = decode(request(inputs=[matrix, key([["c-1"], ["c-2"]], "BYTES", [2, 1])]), FEATURES, max_rows=9, outputs=OUTPUTS, keys=KEYS)
+    assert decoded.keys == {"customer_id": ["c-1", "c-2"]}
+    assert decoded.rows.tolist() == [[1, 2, 3], [4, 5, 6]]
+
+
+def test_entity_keys_are_optional() -> None:
+    decoded = decode(request(inputs=by_feature()), FEATURES, max_rows=9, outputs=OUTPUTS, keys=KEYS)
+    assert decoded.keys == {}
+
+
+@pytest.mark.parametrize(
+    ("tensor", "message"),
+    [
+        (key([17, 18, 19, 20], shape=[2, 2]), "shape [2, 2] should be [N] or [N, 1]"),
+        (key([17, 18, 19]), "'customer_id' has 3 keys; the features have 2 rows"),
+        (key([17.0, 18.0], "FP64"), "is an entity key: its datatype must be an integer type (INT64, ...) or BYTES, got FP64"),
+        (key([17, "x"]), "datatype INT64 does not match the value 'x'"),
+        (key([True, False], "INT64"), "datatype INT64 does not match the value True"),
+        (key(["a", 2], "BYTES"), "datatype BYTES does not match the value 2"),
+        (key([17, None]), "datatype INT64 does not match the value None"),
+    ],
+)
+def test_malformed_entity_keys_are_400(tensor: dict[str, Any], message: str) -> None:
+    with pytest.raises(RequestError) as error:
+        decode(request(inputs=[tensor, *by_feature()]), FEATURES, max_rows=10, outputs=OUTPUTS, keys=KEYS)
+    assert error.value.status == 400
+    assert message in error.value.message
+
+
+def test_an_unknown_input_is_still_400_and_the_message_names_the_keys() -> None:
+    extra = {"name": "age", "shape": [2], "datatype": "FP64", "data": [1, 2]}
+    with pytest.raises(RequestError) as error:
+        decode(request(inputs=[key([1, 2]), *by_feature(), extra]), FEATURES, max_rows=10, outputs=OUTPUTS, keys=KEYS)
+    assert error.value.status == 400
+    assert "unknown input 'age'" in error.value.message and "plus optional entity keys (customer_id)" in error.value.message
+
+
+def test_a_key_of_another_model_is_an_unknown_input() -> None:
+    with pytest.raises(RequestError, match="unknown input 'customer_id'"):
+        decode(request(inputs=[key([1, 2]), *by_feature()]), FEATURES, max_rows=10, outputs=OUTPUTS)

@@ -146,7 +146,7 @@ def create_app(slots: ModelSlots, metrics: ServerMetrics, settings: ServerSettin
         metrics.requests.labels(*labels).inc()
         try:
             body = await _read_body(request, settings.max_body_bytes)
-            inference = decode(body, loaded.inputs, max_rows=settings.max_rows, outputs=outputs_of(loaded))
+            inference = decode(body, loaded.inputs, max_rows=settings.max_rows, outputs=outputs_of(loaded), keys=slots.keys[name])
             produced = predict(loaded, inference.rows)
         except RequestError as error:
             metrics.errors.labels(*labels, str(error.status)).inc()
@@ -170,6 +170,7 @@ def create_app(slots: ModelSlots, metrics: ServerMetrics, settings: ServerSettin
                     inference.request_id,
                     {feature: rows[:, i].tolist() for i, feature in enumerate(loaded.inputs)},
                     {out_name: values.tolist() for out_name, _, values in produced},
+                    inference.keys,
                 )
             except OSError:  # capture is best effort: a full disk must not fail predictions
                 log.exception("data capture failed for %s", name)

@@ -1,7 +1,8 @@
 """Request/response data capture: a sample of live traffic, as JSON lines, per model and day.
 
 Captured rows are what quality monitoring joins with ground-truth labels (by
-request id), and what an analyst looks at after a drift alert.
+the entity keys a request sends, such as ``customer_id``), and what an analyst
+looks at after a drift alert.
 """
 
 from __future__ import annotations
@@ -30,10 +31,21 @@ class Capture:
         """Whether to capture this request."""
         return self.settings.enabled and self._random.random() * 100 < self.settings.sampling_percent
 
-    def write(self, model: str, version: str, request_id: str | None, inputs: dict[str, Any], outputs: dict[str, Any]) -> None:
-        """Record one captured exchange."""
+    def write(
+        self,
+        model: str,
+        version: str,
+        request_id: str | None,
+        inputs: dict[str, Any],
+        outputs: dict[str, Any],
+        keys: dict[str, list[Any]] | None = None,
+    ) -> None:
+        """Record one captured exchange; ``keys`` are the entity keys the request sent, one per row."""
         now = datetime.now(UTC)
         record: dict[str, Any] = {"time": now.isoformat(), "model": model, "version": version, "id": request_id}
+        if keys:
+            # Whatever the capture mode: without its keys a prediction can never meet its label.
+            record["keys"] = keys
         if "request" in self.settings.capture:
             record["inputs"] = inputs
         if "response" in self.settings.capture:

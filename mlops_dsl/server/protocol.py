@@ -3,14 +3,19 @@
 A request names its input tensors; this server accepts either one tensor per
 input feature (shape ``[N]`` or ``[N, 1]``, named after the feature) or a
 single ``[N, F]`` tensor with the features in the model's order, as MLServer's
-scikit-learn runtime does. Every mistake is a :class:`RequestError` with one
-clear line and a 4xx status, never a server error.
+scikit-learn runtime does. Beside the features, a request may send the model's
+entity join keys (``customer_id``), one ``[N]`` or ``[N, 1]`` tensor each, of an
+integer type or ``BYTES``: they are not fed to the model, but data capture
+records them so quality monitoring can join predictions with the labels that
+arrive later. Every mistake is a :class:`RequestError` with one clear line and
+a 4xx status, never a server error.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -41,12 +46,14 @@ class RequestError(Exception):
 
 @dataclass(frozen=True)
 class Inference:
-    """A decoded request: the input matrix (rows by model features) and what to send back."""
+    """A decoded request: the input matrix (rows by model features), the entity keys sent with it, and what to send back."""
 
     rows: np.ndarray
     request_id: str | None
     outputs: list[str] | None
     parameters: dict[str, Any]
+    keys: dict[str, list[Any]] = field(default_factory=dict)
+    """Entity join key values by key name, one per row; only the keys the request sent."""
 
 
 def _flatten(data: Any, name: str) -> list[Any]:
@@ -64,7 +71,16 @@ def _flatten(data: Any, name: str) -> list[Any]:
 _KINDS = {"BOOL": "b", **dict.fromkeys(INTEGER, "iu"), "FP16": "iuf", "FP32": "iuf", "FP64": "iuf"}
 
 
-def _tensor(item: Any, index: int) -> tuple[str, list[int], np.ndarray]:
+@dataclass(frozen=True)
+class _Tensor:
+    name: str
+    shape: list[int]
+    datatype: str
+    values: list[Any]
+
+
+def _parse(item: Any, index: int) -> _Tensor:
+    """An input tensor's header and its values, flattened; the checks that hold for features and keys alike."""
     if not isinstance(item, dict):
         raise RequestError(f"inputs[{index}] must be an object with name, shape, datatype and data")
     name = item.get("name")
@@ -76,16 +92,22 @@ def _tensor(item: Any, index: int) -> tuple[str, list[int], np.ndarray]:
     datatype = item.get("datatype")
     if datatype not in DATATYPES:
         raise RequestError(f"input {name!r}: datatype {datatype!r} is not an Open Inference Protocol type ({', '.join(sorted(DATATYPES))})")
-    if datatype not in NUMERIC and datatype != "BOOL":
-        raise RequestError(
-            f"input {name!r}: datatype {datatype} is not allowed here; this model takes numeric inputs (FP64, FP32, INT64, ...)"
-        )
     if "data" not in item:
         raise RequestError(f"input {name!r}: 'data' is missing")
     flat = _flatten(item["data"], name)
     expected = math.prod(shape)
     if len(flat) != expected:
         raise RequestError(f"input {name!r}: shape {shape} needs {expected} values, got {len(flat)}")
+    return _Tensor(name, shape, datatype, flat)
+
+
+def _feature(tensor: _Tensor) -> tuple[str, list[int], np.ndarray]:
+    """A feature tensor as floats, the way the estimator takes it."""
+    name, shape, datatype, flat = tensor.name, tensor.shape, tensor.datatype, tensor.values
+    if datatype not in NUMERIC and datatype != "BOOL":
+        raise RequestError(
+            f"input {name!r}: datatype {datatype} is not allowed here; this model takes numeric inputs (FP64, FP32, INT64, ...)"
+        )
     try:
         values = np.asarray(flat)
     except (ValueError, TypeError):
@@ -96,8 +118,22 @@ def _tensor(item: Any, index: int) -> tuple[str, list[int], np.ndarray]:
     return name, shape, values.astype(float, copy=False)
 
 
-def decode(body: bytes, features: list[str], *, max_rows: int, outputs: list[str]) -> Inference:
-    """Decode and check an inference request against the model's input features."""
+def _key(tensor: _Tensor) -> list[Any]:
+    """An entity key tensor's values: integers or strings, one per row."""
+    name, shape, datatype = tensor.name, tensor.shape, tensor.datatype
+    if datatype not in INTEGER and datatype != "BYTES":
+        raise RequestError(f"input {name!r} is an entity key: its datatype must be an integer type (INT64, ...) or BYTES, got {datatype}")
+    if len(shape) > 2 or (len(shape) == 2 and shape[1] != 1):
+        raise RequestError(f"input {name!r}: shape {shape} should be [N] or [N, 1] (one key per row)")
+    wanted = str if datatype == "BYTES" else int
+    for value in tensor.values:
+        if not isinstance(value, wanted) or isinstance(value, bool):
+            raise RequestError(f"input {name!r}: datatype {datatype} does not match the value {value!r}")
+    return tensor.values
+
+
+def decode(body: bytes, features: list[str], *, max_rows: int, outputs: list[str], keys: Sequence[str] = ()) -> Inference:
+    """Decode and check an inference request against the model's input features and entity join keys."""
     try:
         message = orjson.loads(body)
     except orjson.JSONDecodeError as error:
@@ -107,16 +143,22 @@ def decode(body: bytes, features: list[str], *, max_rows: int, outputs: list[str
     inputs = message.get("inputs")
     if not isinstance(inputs, list) or not inputs:
         raise RequestError("'inputs' must be a non-empty list of tensors")
-    tensors = [_tensor(item, i) for i, item in enumerate(inputs)]
+    key_names = [key for key in keys if key not in features]
+    parsed = [_parse(item, i) for i, item in enumerate(inputs)]
+    sent_keys = {tensor.name: _key(tensor) for tensor in parsed if tensor.name in key_names}
+    tensors = [_feature(tensor) for tensor in parsed if tensor.name not in key_names]
     if len(tensors) == 1 and len(tensors[0][1]) == 2 and tensors[0][1][1] == len(features) and len(features) > 1:
         _name, shape, values = tensors[0]
         rows = values.reshape(shape[0], shape[1])
     else:
-        rows = _by_feature(tensors, features)
+        rows = _by_feature(tensors, features, key_names)
     if rows.shape[0] == 0:
         raise RequestError("the request has no rows")
     if rows.shape[0] > max_rows:
         raise RequestError(f"the request has {rows.shape[0]} rows; at most {max_rows} are allowed", status=413)
+    for name, key_values in sent_keys.items():
+        if len(key_values) != rows.shape[0]:
+            raise RequestError(f"input {name!r} has {len(key_values)} keys; the features have {rows.shape[0]} rows")
     wanted = message.get("outputs")
     requested = None
     if wanted is not None:
@@ -130,16 +172,17 @@ def decode(body: bytes, features: list[str], *, max_rows: int, outputs: list[str
     parameters = message.get("parameters") or {}
     if not isinstance(parameters, dict):
         raise RequestError("'parameters' must be an object")
-    return Inference(rows, str(request_id) if request_id is not None else None, requested, parameters)
+    return Inference(rows, str(request_id) if request_id is not None else None, requested, parameters, sent_keys)
 
 
-def _by_feature(tensors: list[tuple[str, list[int], np.ndarray]], features: list[str]) -> np.ndarray:
+def _by_feature(tensors: list[tuple[str, list[int], np.ndarray]], features: list[str], keys: list[str]) -> np.ndarray:
     given = {name: (shape, values) for name, shape, values in tensors}
     unknown = [name for name in given if name not in features]
     if unknown:
-        raise RequestError(
-            f"unknown input {unknown[0]!r}; allowed: one tensor per feature ({', '.join(features)}) or one [N, {len(features)}] tensor"
-        )
+        allowed = f"one tensor per feature ({', '.join(features)}) or one [N, {len(features)}] tensor"
+        if keys:
+            allowed += f", plus optional entity keys ({', '.join(keys)})"
+        raise RequestError(f"unknown input {unknown[0]!r}; allowed: {allowed}")
     missing = [name for name in features if name not in given]
     if missing:
         raise RequestError(f"missing input {missing[0]!r}; every feature is needed: {', '.join(features)}")

@@ -56,6 +56,8 @@ class ModelSlots:
         self.role = role
         self.registry = registry
         self.metrics = metrics
+        self.keys = {name: platform.join_keys(platform.model(name)) for name in models}
+        """Each model's entity join keys, which requests may send beside the features."""
         self._served: dict[str, Served] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None

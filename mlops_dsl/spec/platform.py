@@ -78,5 +78,16 @@ class Platform(SpecModel):
                 return model
         raise KeyError(name)
 
+    def join_keys(self, model: Model) -> list[str]:
+        """The entity join keys of a model: those of the entities of the feature views its features come from.
+
+        Label rows carry them (training joins features onto them), and a
+        request may send them with its features so captured predictions can be
+        joined with labels later.
+        """
+        views = {ref.partition(":")[0] for ref in model.features}
+        entities = {e for v in self.feature_store.feature_views if v.name in views for e in v.entities}
+        return [e.join_key for e in self.feature_store.entities if e.name in entities]
+
 
 __all__ = ["Label", "Model", "Platform", "RetrainingWebhook"]
