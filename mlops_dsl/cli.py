@@ -203,7 +203,7 @@ def _add_services(commands: argparse._SubParsersAction) -> None:  # type: ignore
     serve.add_argument("--max-body-bytes", type=int, default=8 * 1024 * 1024, help="largest request body accepted")
     serve.set_defaults(handler=_service("serve"))
 
-    monitor = commands.add_parser("monitor", help="run the drift monitor and canary controller (read Prometheus and the registry)")
+    monitor = commands.add_parser("monitor", help="run the drift and quality monitors and the canary controller")
     common(monitor, 8081)
     monitor.add_argument("--prometheus-url", default="http://127.0.0.1:9090", help="Prometheus to read live histograms from")
     monitor.add_argument("--interval", type=float, default=15.0, help="seconds between evaluations")

@@ -16,8 +16,8 @@ from feast.repo_config import RepoConfig
 from feast.types import Bool, Float32, Float64, Int32, Int64, String, UnixTimestamp
 
 from mlops_dsl.loader import ResolvedSpec
+from mlops_dsl.runtime import source_path
 from mlops_dsl.spec.feature_store import FeatureStore as FeatureStoreSpec
-from mlops_dsl.spec.feature_store import Source
 
 FEAST_TYPES = {
     "int32": Int32,
@@ -29,13 +29,6 @@ FEAST_TYPES = {
     "unix_timestamp": UnixTimestamp,
 }
 ENTITY_TYPES = {"int64": ValueType.INT64, "string": ValueType.STRING}
-
-
-def source_path(source: Source, data_root: Path | str) -> str:
-    """Where a source's files are: its path under the data root, unless it is absolute."""
-    if "://" in source.path or source.path.startswith("/"):
-        return source.path
-    return str(Path(data_root) / source.path)
 
 
 def feast_objects(spec: FeatureStoreSpec, data_root: Path | str) -> list[Any]:

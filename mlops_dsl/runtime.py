@@ -15,6 +15,7 @@ from pathlib import Path
 from mlops_dsl.loader import ResolvedSpec, load_platform
 from mlops_dsl.problems import Problem, SpecError, got_allowed, one_of
 from mlops_dsl.spec.environment import LocalTarget
+from mlops_dsl.spec.feature_store import Source
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,13 @@ class StatePaths:
         from mlops_dsl.registry import local_uri
 
         return os.environ.get("MLOPS_REGISTRY_URI") or local_uri(self.root)
+
+
+def source_path(source: Source, data_root: Path | str) -> str:
+    """Where a source's files are: its path under the data root, unless it is absolute."""
+    if "://" in source.path or source.path.startswith("/"):
+        return source.path
+    return str(Path(data_root) / source.path)
 
 
 def default_state_dir(spec: ResolvedSpec) -> Path:

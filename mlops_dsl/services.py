@@ -112,7 +112,7 @@ def sagemaker(args: argparse.Namespace) -> int:
 
 
 def monitor(args: argparse.Namespace) -> int:
-    """Run the drift monitor."""
+    """Run the drift and quality monitors (and the canary controller): /metrics, /drift, /quality, /healthz."""
     import threading
     from collections.abc import AsyncIterator
     from contextlib import asynccontextmanager
@@ -127,7 +127,9 @@ def monitor(args: argparse.Namespace) -> int:
 
     from mlops_dsl.canary import CanaryController, PrometheusAlerts
     from mlops_dsl.drift_monitor import DriftMonitor
-    from mlops_dsl.registry import ModelRegistry
+    from mlops_dsl.quality_monitor import QualityMonitor
+    from mlops_dsl.registry import CANARY, PRODUCTION, ModelRegistry
+    from mlops_dsl.spec.monitoring import ModelQuality
 
     spec = load_for_service(args.spec, args.env)
     _logging(args.verbose)
@@ -136,6 +138,12 @@ def monitor(args: argparse.Namespace) -> int:
     prometheus = PrometheusConnect(args.prometheus_url, disable_ssl=True)
     registry = ModelRegistry(paths.registry_uri())
     drift = DriftMonitor(spec.platform, registry, prometheus, metrics, args.min_samples)
+
+    def served(model: str) -> set[str]:
+        return {v for v in (registry.alias_version(model, PRODUCTION), registry.alias_version(model, CANARY)) if v is not None}
+
+    # Captured predictions and labels live in the state directory, beside the registry.
+    quality = QualityMonitor(spec.platform, paths.capture, paths.data_root, metrics, served)
     # The same process watches canaries: both read Prometheus and the registry.
     canaries = CanaryController(spec.platform, registry, PrometheusAlerts(prometheus))
 
@@ -148,20 +156,28 @@ def monitor(args: argparse.Namespace) -> int:
             media_type="application/json",
         )
 
+    async def quality_readings(request: Request) -> Response:
+        return Response(orjson.dumps({"readings": [r.__dict__ for r in quality.readings]}), media_type="application/json")
+
     async def health(request: Request) -> Response:
         return Response(b'{"ok": true}', media_type="application/json")
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         threading.Thread(target=drift.run, args=(args.interval,), name="mlops-drift", daemon=True).start()
+        if any(isinstance(m, ModelQuality) for model in spec.platform.models for m in model.monitors):
+            # Its own thread: reading a day of captures and labels must not delay the drift scores.
+            threading.Thread(target=quality.run, args=(args.interval,), name="mlops-quality", daemon=True).start()
         if any(m.serving.canary for m in spec.platform.models):
             threading.Thread(target=canaries.run, args=(args.interval,), name="mlops-canary", daemon=True).start()
         yield
         drift.stop()
+        quality.stop()
         canaries.stop()
 
-    app = Starlette(routes=[Route("/metrics", metrics_route), Route("/drift", readings), Route("/healthz", health)], lifespan=lifespan)
-    logging.getLogger("mlops.drift").info("drift monitor on http://%s:%d reading %s", args.host, args.port, args.prometheus_url)
+    routes = [Route("/metrics", metrics_route), Route("/drift", readings), Route("/quality", quality_readings), Route("/healthz", health)]
+    app = Starlette(routes=routes, lifespan=lifespan)
+    logging.getLogger("mlops.drift").info("drift and quality monitor on http://%s:%d reading %s", args.host, args.port, args.prometheus_url)
     _uvicorn(app, args.host, args.port)
     return 0
 

@@ -168,6 +168,24 @@ def test_model_servers_are_scraped_and_probed(stack: str, runs: dict[str, MockRu
 
 
 @pytest.mark.parametrize("stack", STACKS)
+def test_the_monitor_reads_the_state_volume_the_model_servers_capture_to(stack: str, runs: dict[str, MockRun]) -> None:
+    def state_mount(deployment: dict[str, Any]) -> tuple[str, str, bool]:
+        pod = deployment["spec"]["template"]["spec"]
+        container = pod["containers"][0]
+        env = {e["name"]: e.get("value") for e in container["env"]}
+        claims = {v["name"]: v["persistentVolumeClaim"]["claimName"] for v in pod["volumes"] if "persistentVolumeClaim" in v}
+        [mount] = [m for m in container["volumeMounts"] if m["name"] in claims and m["mountPath"] == env["MLOPS_STATE_DIR"]]
+        return claims[mount["name"]], mount["mountPath"], bool(mount.get("readOnly"))
+
+    deployments = objects(runs[stack], "Deployment")
+    [monitor] = [d for d in deployments if d["spec"]["template"]["spec"]["containers"][0]["args"][0] == "monitor"]
+    servers = [d for d in deployments if d["metadata"]["labels"]["app.kubernetes.io/component"] == "model-server"]
+    claim, path, read_only = state_mount(monitor)
+    assert read_only  # it only reads captures and labels
+    assert servers and all(state_mount(server)[:2] == (claim, path) for server in servers)
+
+
+@pytest.mark.parametrize("stack", STACKS)
 def test_every_serving_deployment_has_a_disruption_budget(stack: str, runs: dict[str, MockRun]) -> None:
     budgets = objects(runs[stack], "PodDisruptionBudget")
     stable = [

@@ -1,5 +1,5 @@
-"""Monitoring on Kubernetes: the spec's alerts as a PrometheusRule, the drift monitor (and canary
-controller), and Alertmanager routing (AlertmanagerConfig) to the retraining webhook and the channels."""
+"""Monitoring on Kubernetes: the spec's alerts as a PrometheusRule, the drift and quality monitor (and
+canary controller), and Alertmanager routing (AlertmanagerConfig) to the retraining webhook and the channels."""
 
 from __future__ import annotations
 
@@ -111,6 +111,8 @@ class Monitoring(pulumi.ComponentResource):
             opts=child(self),
         )
         spec_volume, spec_mount = cluster.spec_volume()
+        # Quality monitoring reads what the model servers capture and the labels, both on the shared state volume.
+        data_volume, data_mount = cluster.data_volume()
         monitor_name = cluster.name("monitor")
         selector = cluster.selector("drift-monitor")
         monitor = container(
@@ -119,7 +121,7 @@ class Monitoring(pulumi.ComponentResource):
             ["monitor", "--host", "0.0.0.0", "--port", str(MONITOR_PORT), "--prometheus-url", cluster.target.prometheus_url],
             Resources(cpu="100m", memory="512Mi"),
             env=cluster.runtime_env(),
-            mounts=[spec_mount],
+            mounts=[spec_mount, {**data_mount, "readOnly": True}],
             ports=[{"name": "http", "containerPort": MONITOR_PORT}],
             readinessProbe=http_probe("/healthz", MONITOR_PORT),
             livenessProbe=http_probe("/healthz", MONITOR_PORT, period=20, delay=20),
@@ -132,7 +134,7 @@ class Monitoring(pulumi.ComponentResource):
                 "selector": {"matchLabels": selector},
                 "template": {
                     "metadata": {"labels": cluster.labels("drift-monitor")},
-                    "spec": cluster.pod_spec([monitor], [spec_volume, TMP_VOLUME]),
+                    "spec": cluster.pod_spec([monitor], [spec_volume, data_volume, TMP_VOLUME]),
                 },
             },
             opts=child(self),
