@@ -1,12 +1,15 @@
 # The two commands a new machine needs; each sets up what it uses first.
 #   make run    the main job
 #   make test   the test suite, with lint and type checks
-.PHONY: run test setup lint lock
+.PHONY: run test setup lint lock validate
 
 setup:
 	@scripts/setup.sh
 
 run: setup
+	.venv/bin/mlops up
+
+validate: setup
 	.venv/bin/mlops validate
 
 test: setup lint

@@ -8,16 +8,26 @@ copies online views into the online store.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
-
-from feast import Entity, FeatureStore, FeatureView, Field, FileSource, ValueType
-from feast.repo_config import RepoConfig
-from feast.types import Bool, Float32, Float64, Int32, Int64, String, UnixTimestamp
 
 from mlops_dsl.loader import ResolvedSpec
 from mlops_dsl.runtime import source_path
 from mlops_dsl.spec.feature_store import FeatureStore as FeatureStoreSpec
+
+# Importing Feast points prometheus_client at a temporary multiprocess directory through the
+# environment, which every process started afterwards (the model server, the monitor) would
+# inherit and fail on once Feast removes it. Keep the environment as it was.
+_PROMETHEUS_ENV = {name: os.environ.get(name) for name in ("PROMETHEUS_MULTIPROC_DIR", "PROMETHEUS_MULTIPROCESS_DIR")}
+from feast import Entity, FeatureStore, FeatureView, Field, FileSource, ValueType  # noqa: E402
+from feast.repo_config import RepoConfig  # noqa: E402
+from feast.types import Bool, Float32, Float64, Int32, Int64, String, UnixTimestamp  # noqa: E402
+
+for _name, _value in _PROMETHEUS_ENV.items():
+    if _value is None:
+        os.environ.pop(_name, None)
+
 
 FEAST_TYPES = {
     "int32": Int32,

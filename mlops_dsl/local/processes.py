@@ -59,6 +59,7 @@ class Processes:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.path = root / STATE_FILE
+        self._started: dict[str, subprocess.Popen[bytes]] = {}
 
     def records(self) -> dict[str, Record]:
         """Every recorded process (running or not); a corrupt state file is a one-line error."""
@@ -98,6 +99,7 @@ class Processes:
                 cwd=self.root,
                 start_new_session=True,
             )
+        self._started[service.name] = process
         record = Record(service.name, process.pid, service.command, service.port, service.url, str(log), datetime.now(UTC).isoformat())
         records = self.records()
         records[service.name] = record
@@ -108,7 +110,10 @@ class Processes:
         """Wait until the service's health URL answers 200; fail with its log if it exits or times out."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if not is_running(record):
+            # A child just forked shows its parent's command line until it execs: ask the child itself.
+            child = self._started.get(service.name)
+            exited = child.poll() is not None if child is not None else not is_running(record)
+            if exited:
                 raise ServiceFailedError(f"{service.name} exited while starting; the end of {record.log}:\n{tail(Path(record.log))}")
             with contextlib.suppress(urllib.error.URLError, OSError), urllib.request.urlopen(service.health, timeout=2) as response:
                 if response.status == 200:

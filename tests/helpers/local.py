@@ -58,8 +58,10 @@ def mlops(*args: str | Path, cwd: Path, timeout: float = 600) -> subprocess.Comp
 
 def traffic_module(folder: Path) -> Any:
     """The example's traffic sender, imported from the copy."""
-    spec = importlib.util.spec_from_file_location(f"churn_traffic_{abs(hash(str(folder)))}", folder / "traffic.py")
+    name = f"churn_traffic_{abs(hash(str(folder)))}"
+    spec = importlib.util.spec_from_file_location(name, folder / "traffic.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # its dataclasses look their module up
     spec.loader.exec_module(module)
     return module
