@@ -34,3 +34,17 @@ def build_platform(spec: ResolvedSpec, opts: pulumi.ResourceOptions | None = Non
                 "Pulumi stacks deploy kubernetes and aws environments"
             )
     raise pulumi.RunError(f"no Pulumi component for target {spec.target.kind!r}")
+
+
+def secret_config_names(spec: ResolvedSpec) -> list[str]:
+    """The Pulumi config secrets the program reads for ``spec``: what ``pulumi config set --secret`` must hold."""
+    match spec.target:
+        case KubernetesTarget():
+            from components.kubernetes.platform import secret_config_names as kubernetes_secrets
+
+            return kubernetes_secrets(spec)
+        case AwsTarget():
+            from components.aws.platform import secret_config_names as aws_secrets
+
+            return aws_secrets(spec)
+    return []

@@ -112,6 +112,11 @@ def _key_policy(account_id: pulumi.Output[str], region: str) -> pulumi.Output[st
     )
 
 
+def secret_config_names(spec: ResolvedSpec) -> list[str]:
+    """The Pulumi config secrets the platform reads: the channels' (EventBridge drives the trigger, so no webhook token)."""
+    return sorted(secret_names(spec) - {spec.platform.retraining_webhook.secret})
+
+
 class AwsPlatform(pulumi.ComponentResource):
     """Every AWS resource of one platform environment."""
 
@@ -155,11 +160,7 @@ class AwsPlatform(pulumi.ComponentResource):
         )
         account = Account(spec, names, account_id, key.arn)
         config = pulumi.Config()
-        secrets = (
-            args.secrets
-            if args.secrets is not None
-            else {n: config.require_secret(n) for n in sorted(secret_names(spec) - {spec.platform.retraining_webhook.secret})}
-        )
+        secrets = args.secrets if args.secrets is not None else {n: config.require_secret(n) for n in secret_config_names(spec)}
 
         storage = Storage(f"{name}-storage", StorageArgs(account), inside)
         features = FeatureStore(f"{name}-features", FeatureStoreArgs(account, storage.data_bucket), inside)

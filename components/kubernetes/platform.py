@@ -43,10 +43,15 @@ class KubernetesPlatformArgs:
         return self.target.namespace or f"{self.spec.platform.name}-{self.spec.environment}"
 
 
+def secret_config_names(spec: ResolvedSpec) -> list[str]:
+    """The Pulumi config secrets the platform reads: the spec's, and the registry database's password."""
+    return sorted(secret_names(spec) | {DATABASE_PASSWORD})
+
+
 def config_secrets(spec: ResolvedSpec) -> Mapping[str, pulumi.Input[str]]:
     """Every secret the platform needs, from the stack's Pulumi config secrets."""
     config = pulumi.Config()
-    return {name: config.require_secret(name) for name in sorted(secret_names(spec) | {DATABASE_PASSWORD})}
+    return {name: config.require_secret(name) for name in secret_config_names(spec)}
 
 
 class KubernetesPlatform(pulumi.ComponentResource):
