@@ -106,6 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
     schema.set_defaults(handler=_schema)
     _add_local(commands)
     _add_services(commands)
+    _add_plan(commands)
     return parser
 
 
@@ -248,6 +249,39 @@ def _add_services(commands: argparse._SubParsersAction) -> None:  # type: ignore
     sagemaker.add_argument("--model", help="the model (default: $MLOPS_MODEL)")
     sagemaker.add_argument("--root", help="the step's local directory (default: SageMaker's /opt/ml layout)")
     sagemaker.set_defaults(handler=_service("sagemaker"))
+
+
+POLICY_VIOLATION = 1
+
+
+def _plan(args: argparse.Namespace) -> int:
+    from mlops_dsl.plan import plan_stack, render, summary
+    from mlops_dsl.policy import render_report
+
+    plan = plan_stack(find_project(), args.stack)
+    if args.out:
+        try:
+            Path(args.out).write_text(render(plan))
+        except OSError as error:
+            raise SpecError([Problem("", f"cannot write the plan: {error.strerror}", source=args.out)]) from None
+        print(f"wrote {args.out}: {sum(1 for r in plan['resources'] if r['custom'])} resources of stack {args.stack}")
+        print(render_report(plan["policy"]))
+    else:
+        print(summary(plan))
+    return 0 if plan["policy"]["passed"] else POLICY_VIOLATION
+
+
+def _add_plan(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    plan = commands.add_parser(
+        "plan",
+        help="the offline plan of a stack (no Pulumi CLI, no credentials), checked against the policy rules; exit 1 on a violation",
+        description="Run the stack's Pulumi program under mocks and list every resource, its inputs (secrets as [secret], "
+        "values known only after deployment as (known after apply)) and the rendered artifacts. Every plan is checked "
+        "against the policy rules; a violation not waived in the stack's mlops:waivers exits 1.",
+    )
+    plan.add_argument("--stack", required=True, metavar="NAME", help="a stack under stacks/")
+    plan.add_argument("--out", metavar="FILE", help="write the plan as JSON (byte-identical for the same inputs) instead of a summary")
+    plan.set_defaults(handler=_plan)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
