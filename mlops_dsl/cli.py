@@ -271,6 +271,14 @@ def _plan(args: argparse.Namespace) -> int:
     return 0 if plan["policy"]["passed"] else POLICY_VIOLATION
 
 
+def _diff(args: argparse.Namespace) -> int:
+    from mlops_dsl.diff import diff_plans, load_plan, render_markdown, render_text
+
+    result = diff_plans(load_plan(args.base), load_plan(args.head))
+    sys.stdout.write(render_markdown(result) if args.format == "markdown" else render_text(result) + "\n")
+    return 0
+
+
 def _add_plan(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     plan = commands.add_parser(
         "plan",
@@ -282,6 +290,15 @@ def _add_plan(commands: argparse._SubParsersAction) -> None:  # type: ignore[typ
     plan.add_argument("--stack", required=True, metavar="NAME", help="a stack under stacks/")
     plan.add_argument("--out", metavar="FILE", help="write the plan as JSON (byte-identical for the same inputs) instead of a summary")
     plan.set_defaults(handler=_plan)
+    diff = commands.add_parser(
+        "diff",
+        help="what a change does: resources to create, update, replace and delete between two plans",
+        description="Compare two plans written by `mlops plan --out` (BASE before the change, HEAD after).",
+    )
+    diff.add_argument("base", metavar="BASE.json", help="the plan before the change")
+    diff.add_argument("head", metavar="HEAD.json", help="the plan after the change")
+    diff.add_argument("--format", choices=("text", "markdown"), default="text", help="text (default) or Markdown for a pull request")
+    diff.set_defaults(handler=_diff)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
