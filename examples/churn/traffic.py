@@ -36,11 +36,16 @@ from datetime import UTC, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
-import numpy as np
-import pandas as pd
-
 HERE = Path(__file__).resolve().parent
+# Run as a script, this folder comes first on sys.path, and its platform.py would shadow the
+# standard library's `platform` module that the imports below use.
+if sys.path and Path(sys.path[0] or ".").resolve() == HERE:
+    sys.path.pop(0)
+
+import httpx  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
 DEFAULT_STATE_DIR = Path(".mlops") / "churn-local"
 DEFAULT_SERVER = "http://127.0.0.1:18080"
 MODEL = "churn"
@@ -59,6 +64,10 @@ def _data() -> Any:
 
 
 data = _data()
+
+
+class NoPlatformError(Exception):
+    """The state directory holds no platform brought up by ``mlops up``."""
 
 
 @dataclass
@@ -88,7 +97,7 @@ class Traffic:
         self.server = server.rstrip("/")
         self.rng = np.random.default_rng(seed)
         if not (self.raw / "customer_activity").is_dir():
-            raise SystemExit(f"error: no example data under {self.raw}; run `mlops up` first (or pass --state-dir)")
+            raise NoPlatformError(f"no example data under {self.raw}; run `mlops up` first (or pass --state-dir)")
 
     def _next_customer(self) -> int:
         """The first unused customer id (traffic customers are numbered after every earlier send)."""
@@ -193,6 +202,14 @@ def main(argv: list[str] | None = None) -> int:
     send.add_argument("--batch", type=int, default=25, help="customers a request (default 25)")
     commands.add_parser("labels", help="deliver the ground truth of the traffic sent so far")
     args = parser.parse_args(argv)
+    try:
+        return _run(parser, args)
+    except NoPlatformError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
+def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     if args.command == "send":
         if not 0 <= args.shift <= 1:
             parser.error(f"--shift: got {args.shift}, allowed 0 to 1")
