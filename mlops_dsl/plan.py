@@ -121,6 +121,8 @@ class _Normalizer:
 
     def __init__(self, root: Path, account_id: str | None) -> None:
         self.root = root
+        # Files come from the project, or from where this package is installed (the functions' code).
+        self.roots = [root.resolve(), Path(__file__).resolve().parents[1]]
         self.tokens = [UNKNOWN_TOKEN] if account_id else [UNKNOWN_TOKEN, UNKNOWN_ACCOUNT]
 
     def text(self, value: str) -> str:
@@ -156,13 +158,13 @@ class _Normalizer:
         raise TypeError(f"no plan form for an input of type {type(value).__name__}")
 
     def path(self, value: str) -> str:
-        """A project file by its path in the project, so clones in different places plan alike."""
+        """A file by its path in the project (or the installed package), so clones in different places plan alike."""
         path = Path(value)
-        path = path if path.is_absolute() else self.root / path
-        try:
-            return path.resolve().relative_to(self.root.resolve()).as_posix()
-        except ValueError:
-            return path.as_posix()
+        path = (path if path.is_absolute() else self.root / path).resolve()
+        for root in self.roots:
+            if path.is_relative_to(root):
+                return path.relative_to(root).as_posix()
+        return path.as_posix()
 
     def digest(self, path: Path) -> str:
         path = path if path.is_absolute() else self.root / path

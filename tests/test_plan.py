@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -36,6 +37,7 @@ def test_two_runs_in_separate_processes_write_the_same_bytes(tmp_path: Path) -> 
         done = subprocess.run(
             [sys.executable, "-m", "mlops_dsl", "plan", "--stack", "churn-prod", "--out", str(out)],
             cwd=cwd,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},  # this tree's code, whatever is installed
             capture_output=True,
             text=True,
             timeout=300,
@@ -200,3 +202,10 @@ def test_plan_that_cannot_be_written_is_one_line_and_exit_2(
 def test_string_assets_are_hashed_not_copied() -> None:
     normalize = _Normalizer(ROOT, account_id=None)
     assert normalize(pulumi.StringAsset("print('hi')")) == {"string_sha256": hashlib.sha256(b"print('hi')").hexdigest()}
+
+
+def test_files_outside_the_project_are_named_from_the_installed_package(tmp_path: Path) -> None:
+    normalize = _Normalizer(tmp_path, account_id=None)  # a project elsewhere, using this package's function code
+    assert normalize.path(str(ROOT / "mlops_dsl/aws/trigger_function.py")) == "mlops_dsl/aws/trigger_function.py"
+    (tmp_path / "data.csv").write_text("a\n")
+    assert normalize.path("data.csv") == "data.csv"
