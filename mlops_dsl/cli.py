@@ -107,6 +107,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_local(commands)
     _add_services(commands)
     _add_plan(commands)
+    from mlops_dsl.graph.command import add_command as add_graph
+
+    add_graph(commands)
     return parser
 
 

@@ -46,16 +46,18 @@ if [[ ! -f $stamp || $(cat "$stamp") != "$wanted" ]]; then
     grep -E '^Successfully installed' .venv/install.log | tail -1 | cut -c1-160 >&2 || true
     echo "$wanted" > "$stamp"
 fi
-# The CRD validators the tests use (npm registry), rebuilt only when their lock changes.
+# The Node tools the tests use (npm registry): the CRD schema validators and Mermaid's parser,
+# each rebuilt only when its lock changes.
 if command -v npm >/dev/null 2>&1; then
-    crd=tools/crd-validate
-    lock=$(sha256sum "$crd/package-lock.json" | cut -d' ' -f1)
-    if [[ ! -f $crd/node_modules/.stamp || $(cat "$crd/node_modules/.stamp") != "$lock" ]]; then
-        log "installing the CRD schema validators (npm)"
-        npm ci --prefix "$crd" --no-audit --no-fund --loglevel=error >/dev/null
-        echo "$lock" > "$crd/node_modules/.stamp"
-    fi
+    for tool in tools/crd-validate tools/mermaid-parse; do
+        lock=$(sha256sum "$tool/package-lock.json" | cut -d' ' -f1)
+        if [[ ! -f $tool/node_modules/.stamp || $(cat "$tool/node_modules/.stamp") != "$lock" ]]; then
+            log "installing $tool (npm)"
+            npm ci --prefix "$tool" --no-audit --no-fund --loglevel=error >/dev/null
+            echo "$lock" > "$tool/node_modules/.stamp"
+        fi
+    done
 else
-    log "warning: npm not found; the custom-resource schema tests will fail"
+    log "warning: npm not found; the custom-resource schema and Mermaid tests will fail"
 fi
 log "ready: .venv ($(.venv/bin/python --version))"
