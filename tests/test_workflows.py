@@ -256,7 +256,9 @@ _FAKE_MLOPS = textwrap.dedent(
         base, head = (json.loads(Path(p).read_text()) for p in args[1:3])
         assert args[3:] == ["--format", "markdown"], args
         names = lambda plan: ",".join(r["name"] for r in plan["resources"]) or "empty"
-        print(f"diff {{names(base)}} -> {{names(head)}}")
+        print(f"### diff of {{head['stack']}}", "", f"diff {{names(base)}} -> {{names(head)}}", sep="\\n")
+        if head["stack"] == "huge":
+            print("", "<details><summary>everything</summary>", "", "x" * 70000, "</details>", sep="\\n")
         sys.exit(0)
     sys.exit(2)
     """
@@ -287,13 +289,26 @@ def test_preview_diffs_every_stack_and_an_absent_stack_plans_as_empty(tmp_path: 
     assert result.returncode == 0, result.stderr
     comment = (tmp_path / "preview" / "comment.md").read_text()
     assert comment.startswith("## Offline plan: what this pull request changes\n")
-    assert re.findall(r"^### Stack `(.+)`$", comment, re.M) == ["churn-dev", "new", "old"]
+    assert re.findall(r"^### diff of (.+)$", comment, re.M) == ["churn-dev", "new", "old"]  # the diff's own headings
     assert "diff base -> head" in comment  # churn-dev, planned on both sides
     assert "diff empty -> head" in comment and "> no stack `new` at the base: compared with an empty plan" in comment
     assert "diff base -> empty" in comment and "> no stack `old` at the head: compared with an empty plan" in comment
     empty = json.loads((tmp_path / "preview" / "plans" / "base" / "new.json").read_text())
     assert empty == {"stack": "new", "resources": []}
-    assert (tmp_path / "preview" / "diffs" / "churn-dev.md").read_text() == "diff base -> head\n"
+    assert (tmp_path / "preview" / "diffs" / "churn-dev.md").read_text() == "### diff of churn-dev\n\ndiff base -> head\n"
+    # Notes go under the stack's heading, before its diff.
+    assert "### diff of new\n\n> no stack `new` at the base" in comment
+
+
+def test_a_comment_too_long_for_github_keeps_each_stacks_summary_and_drops_the_details(tmp_path: Path) -> None:
+    base = _revision(tmp_path, "base", ["churn-dev", "huge"])
+    head = _revision(tmp_path, "head", ["churn-dev", "huge"])
+    assert _preview(tmp_path, base, head).returncode == 0
+    comment = (tmp_path / "preview" / "comment.md").read_text()
+    assert len(comment) < 60_000 and "<details>" not in comment
+    assert comment.count("diff base -> head") == 2
+    assert comment.count("Per-resource details are in this run's `preview-diff` artifact") == 1  # only where details were cut
+    assert len((tmp_path / "preview" / "diffs" / "huge.md").read_text()) > 70_000
 
 
 def test_preview_fails_after_writing_the_comment_when_a_head_plan_fails(tmp_path: Path) -> None:

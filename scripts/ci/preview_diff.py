@@ -27,6 +27,8 @@ from pathlib import Path
 STACK_DIR = "stacks"
 COMMAND_TIMEOUT = 900
 OUTPUT_TAIL = 40
+# GitHub refuses comments over 65,536 characters; past this, each stack shows its summary and table only.
+COMMENT_LIMIT = 60_000
 
 
 @dataclass(frozen=True)
@@ -97,30 +99,49 @@ def _revision(checkout: Path) -> str:
     return result.stdout.strip() if result.returncode == 0 else checkout.name
 
 
+def _section(stack: str, text: str, notes: list[str]) -> list[str]:
+    """One stack's part of the comment: the diff's own heading (or one made here), the notes, the rest of the diff."""
+    quoted = [f"> {line}" if line else ">" for note in notes for line in note.splitlines()]
+    lines = text.strip().splitlines()
+    heading = lines.pop(0) if lines and lines[0].startswith("#") else f"### Stack `{stack}`"
+    while lines and not lines[0].strip():
+        lines.pop(0)
+    return ["", heading, *(["", *quoted] if quoted else []), "", *lines]
+
+
+def _compact(text: str) -> str:
+    """A diff without its per-resource details: the summary, the policy result and the table."""
+    head, cut, _ = text.partition("\n<details>")
+    return head.rstrip() + ("\n\nPer-resource details are in this run's `preview-diff` artifact (`diffs/`).\n" if cut else "\n")
+
+
 def preview(base: Path, head: Path, out: Path, base_mlops: Path, head_mlops: Path) -> bool:
     """Plan and diff every stack; write the comment. Returns whether every head plan and diff succeeded."""
     out.mkdir(parents=True, exist_ok=True)
     (out / "diffs").mkdir(exist_ok=True)
     stacks = sorted(stacks_in(base) | stacks_in(head))
-    sections = [
+    intro = [
         "## Offline plan: what this pull request changes",
         "",
         f"Each stack planned at the base (`{_revision(base)}`) and the head (`{_revision(head)}`) with `mlops plan` "
         "(the Pulumi program under the SDK's mocks: no cloud, no credentials), compared with `mlops diff`.",
     ]
     ok = True
+    results: list[tuple[str, str, list[str]]] = []
     for stack in stacks:
         before = plan("base", base, base_mlops, stack, out)
         after = plan("head", head, head_mlops, stack, out)
         text, diffed = diff(head_mlops, head, before.path, after.path)
         ok = ok and diffed and not after.failed
         (out / "diffs" / f"{stack}.md").write_text(text)
-        sections += ["", f"### Stack `{stack}`", ""]
-        sections += [f"> {line}" if line else ">" for planned in (before, after) if planned.note for line in planned.note.splitlines()]
-        sections += ["", text.strip()]
+        results.append((stack, text, [planned.note for planned in (before, after) if planned.note]))
     if not stacks:
-        sections += ["", f"No stacks under `{STACK_DIR}/` at either revision."]
-    (out / "comment.md").write_text("\n".join(sections).strip() + "\n")
+        intro += ["", f"No stacks under `{STACK_DIR}/` at either revision."]
+    comment = "\n".join(intro + [line for stack, text, notes in results for line in _section(stack, text, notes)]).strip() + "\n"
+    if len(comment) > COMMENT_LIMIT:
+        compact = [line for stack, text, notes in results for line in _section(stack, _compact(text), notes)]
+        comment = "\n".join(intro + compact).strip() + "\n"
+    (out / "comment.md").write_text(comment)
     return ok
 
 
