@@ -40,9 +40,9 @@ def machine() -> dict[str, Any]:
     return {"cpu": cpu, "cores": os.cpu_count(), "python": host.python_version(), "load_average": os.getloadavg()}
 
 
-def measure(stack: str, project: Path, env: dict[str, str]) -> tuple[float, float, int]:
+def measure(stack: str, project: Path, env: dict[str, str], scratch: Path) -> tuple[float, float, int]:
     """One `mlops plan` process: seconds, peak memory in MB, and how many resources it planned."""
-    out = project / f"{stack}.plan.json"
+    out = scratch / f"{stack}.plan.json"
     began = time.perf_counter()
     process = subprocess.Popen(
         [*MLOPS, "plan", "--stack", stack, "--out", str(out)],
@@ -74,7 +74,8 @@ def scratch_project(folder: Path) -> Path:
 
 
 def series(stack: str, project: Path, env: dict[str, str], repeat: int) -> dict[str, Any]:
-    runs = [measure(stack, project, env) for _ in range(repeat)]
+    with tempfile.TemporaryDirectory(prefix="mlops-bench-plan-out-") as scratch:
+        runs = [measure(stack, project, env, Path(scratch)) for _ in range(repeat)]
     return {
         "seconds": statistics.median(r[0] for r in runs),
         "seconds_all": [round(r[0], 3) for r in runs],
