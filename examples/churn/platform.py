@@ -154,8 +154,8 @@ platform = Platform(
             overrides={
                 "models.churn.serving": {"replicas": 1, "autoscaling": None, "canary": None, "batch": None},
                 "models.churn.monitors": {
-                    "churn-feature-drift": {"window": "1m", "fire_after": "15s"},
-                    "churn-prediction-drift": {"window": "1m", "fire_after": "15s"},
+                    "churn-feature-drift": {"window": "30s", "fire_after": "15s"},
+                    "churn-prediction-drift": {"window": "30s", "fire_after": "15s"},
                 },
                 "models.churn.retraining": {"cooldown": "2m", "dedup_window": "1m"},
                 "alerting": {"evaluation_interval": "5s", "group_wait": "5s", "group_interval": "30s", "repeat_interval": "1h"},

@@ -181,7 +181,7 @@ class LocalPlatform:
                     "--prometheus-url",
                     prometheus,
                     "--interval",
-                    "5",
+                    "2",  # drift scores every 2s: the alert's own `for` is where patience belongs
                 ],
                 f"{self.url('drift-monitor')}/healthz",
                 self.link("drift-monitor"),
