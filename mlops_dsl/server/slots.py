@@ -17,6 +17,7 @@ from typing import Literal
 
 from mlops_dsl.registry import CANARY, PRODUCTION, LoadedModel, ModelRegistry
 from mlops_dsl.server.metrics import ServerMetrics
+from mlops_dsl.server.trees import compile_trees
 from mlops_dsl.spec.platform import Platform
 
 log = logging.getLogger("mlops.server")
@@ -66,7 +67,7 @@ class ModelSlots:
     def fixed(cls, platform: Platform, loaded: LoadedModel, metrics: ServerMetrics) -> ModelSlots:
         """Slots that serve one loaded version and never change (a SageMaker endpoint's container)."""
         slots = cls(platform, [loaded.model], registry=None, metrics=metrics)  # type: ignore[arg-type]
-        slots._declare(loaded)
+        slots._prepare(loaded)
         slots._served[loaded.model] = Served(loaded)
         slots._publish(loaded.model, None, slots._served[loaded.model])
         return slots
@@ -79,7 +80,9 @@ class ModelSlots:
         """Whether every model has a version to serve."""
         return all(model in self._served for model in self.models)
 
-    def _declare(self, loaded: LoadedModel) -> None:
+    def _prepare(self, loaded: LoadedModel) -> None:
+        """Get a version ready before it answers: its drift histograms, and its fast path if it has one."""
+        loaded.extra["trees"] = compile_trees(loaded.estimator)
         for name, dist in loaded.baseline.features.items():
             self.metrics.features.define((loaded.model, loaded.version, name), dist.edges)
         self.metrics.predictions.define((loaded.model, loaded.version), loaded.baseline.prediction.edges)
@@ -90,7 +93,7 @@ class ModelSlots:
         if current is not None and current.version == version:
             return current
         loaded = self.registry.load(model, version)
-        self._declare(loaded)
+        self._prepare(loaded)
         return loaded
 
     def refresh(self) -> list[str]:
