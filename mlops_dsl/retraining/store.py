@@ -3,12 +3,15 @@
 SQLite, one transaction per decision (``BEGIN IMMEDIATE``), so concurrent
 notifications are decided one at a time and a restart finds everything as it
 was: a run in progress still counts against the limits and is not started
-twice.
+twice. Each thread keeps its connection open: closing the last connection to a
+WAL database checkpoints it, which took longer than the decision itself and,
+in an alert storm, made notifications queue.
 """
 
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -109,34 +112,35 @@ class TriggerStore:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._local = threading.local()
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            with self._connect() as db:
-                db.execute("PRAGMA journal_mode=WAL")
-                db.executescript(_SCHEMA)
+            db = self._db()
+            db.execute("PRAGMA journal_mode=WAL")
+            db.executescript(_SCHEMA)
         except sqlite3.DatabaseError as error:
             raise StoreError(f"{path}: the trigger's state file is not usable ({error}); move it aside to start afresh") from None
 
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        db.row_factory = sqlite3.Row
-        try:
-            yield db
-        finally:
-            db.close()
+    def _db(self) -> sqlite3.Connection:
+        """This thread's connection, opened on its first use and kept."""
+        db: sqlite3.Connection | None = getattr(self._local, "db", None)
+        if db is None:
+            db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            db.row_factory = sqlite3.Row
+            self._local.db = db
+        return db
 
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:
         """An exclusive transaction: committed if the block succeeds, rolled back if it raises."""
-        with self._connect() as db:
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                yield Transaction(db)
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
+        db = self._db()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield Transaction(db)
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
 
     def update_run(self, run_id: str, **fields: Any) -> None:
         """Change a run's status, outcome, backend reference..."""
@@ -157,25 +161,21 @@ class TriggerStore:
             params.extend(ACTIVE)
         if clauses:
             query += " WHERE " + " AND ".join(clauses)
-        with self._connect() as db:
-            return [_run(row) for row in db.execute(query + " ORDER BY started_at DESC", params)]
+        return [_run(row) for row in self._db().execute(query + " ORDER BY started_at DESC", params)]
 
     def decisions(self, limit: int = 200) -> list[dict[str, Any]]:
         """The latest decisions, newest first."""
-        with self._connect() as db:
-            rows = db.execute("SELECT * FROM decisions ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
+        rows = self._db().execute("SELECT * FROM decisions ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
         return [dict(row) for row in rows]
 
     def decision_counts(self) -> dict[tuple[str, str], int]:
         """How many decisions of each kind, per model."""
-        with self._connect() as db:
-            rows = db.execute("SELECT model, kind, COUNT(*) AS n FROM decisions GROUP BY model, kind").fetchall()
+        rows = self._db().execute("SELECT model, kind, COUNT(*) AS n FROM decisions GROUP BY model, kind").fetchall()
         return {(row["model"], row["kind"]): int(row["n"]) for row in rows}
 
     def mark(self, key: str) -> str | None:
         """A remembered value (the last schedule tick, the data files already seen...)."""
-        with self._connect() as db:
-            row = db.execute("SELECT value FROM marks WHERE key = ?", (key,)).fetchone()
+        row = self._db().execute("SELECT value FROM marks WHERE key = ?", (key,)).fetchone()
         return row["value"] if row else None
 
     def set_mark(self, key: str, value: str) -> None:
