@@ -30,6 +30,7 @@ from mlops_dsl.retraining.alertmanager import Notification, PayloadError, authen
 from mlops_dsl.retraining.backends import Backend, RunRequest
 from mlops_dsl.retraining.policy import Event, Limits, decide
 from mlops_dsl.retraining.store import Run, TriggerStore
+from mlops_dsl.runtime import source_path  # not mlops_dsl.features: importing Feast takes seconds of CPU, holding the GIL
 from mlops_dsl.spec.platform import Platform
 from mlops_dsl.spec.retraining import OnAlert, OnNewData, OnSchedule
 
@@ -224,8 +225,6 @@ class RetrainingTrigger:
         """Fire new-data triggers whose source has enough rows in files not trained on yet."""
         if self.data_root is None:
             return []
-        from mlops_dsl.features import source_path
-
         decisions = []
         sources = {s.name: s for s in self.platform.feature_store.sources}
         for model in self.platform.models:
