@@ -123,6 +123,7 @@ def test_up_refuses_a_spec_without_a_local_environment(tmp_path: Path) -> None:
 def test_up_refuses_ports_in_use_and_changes_nothing(example: Path, tmp_path: Path) -> None:
     local = resolve(str(example), None, str(tmp_path / "state"))
     with socket.socket() as squatter:
+        squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # the port may still hold closed connections
         squatter.bind(("127.0.0.1", local.port("prometheus")))
         squatter.listen()
         line = one_line_error(mlops("up", example, "--state-dir", tmp_path / "state", cwd=tmp_path))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
-import os
+import random
 import shutil
 import subprocess
 import sys
@@ -19,8 +19,8 @@ EXAMPLE = ROOT / "examples" / "churn"
 
 def free_base_port(first: int = 20000, last: int = 60000, step: int = 97) -> int:
     """A base port whose every offset is free (tests running side by side start at different places)."""
-    start = first + (os.getpid() * 131) % (last - first)
-    for base in range(start, last, step):
+    start = random.randrange(first, last - step)
+    for base in [*range(start, last, step), *range(first, start, step)]:
         if not any(port_in_use("127.0.0.1", base + offset) for offset in OFFSETS.values()):
             return base
     raise RuntimeError("no free block of ports for the local platform")
