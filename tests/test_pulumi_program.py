@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import runpy
 from collections.abc import Callable
 from pathlib import Path
@@ -13,7 +14,7 @@ import pytest
 from components.aws import AwsPlatform, AwsPlatformArgs
 from components.kubernetes import KubernetesPlatform, KubernetesPlatformArgs
 from mlops_dsl.loader import ResolvedSpec, load_platform
-from mlops_dsl.pulumi_mocks import MockRun, RecordedResource, run_under_mocks
+from mlops_dsl.pulumi_mocks import MockRun, OutstandingOutputs, RecordedResource, run_under_mocks
 from mlops_dsl.stack import Project, read_stack
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -148,3 +149,24 @@ def test_runs_do_not_leak_into_each_other(mock_stack: Callable[..., MockRun]) ->
     second = mock_stack("churn-dev")
     # Registration order varies with the event loop; the set of resources must not.
     assert sorted((r.type, r.name) for r in first.resources) == sorted((r.type, r.name) for r in second.resources)
+
+
+def test_outstanding_outputs_answer_the_sdks_calls_like_its_deque() -> None:
+    outstanding = OutstandingOutputs()
+    first, second, third = object(), object(), object()
+    for future in (first, second, third):
+        outstanding.append(future)
+    outstanding.remove(second)
+    assert len(outstanding) == 2
+    with pytest.raises(ValueError):  # the SDK catches exactly this when a future was already taken
+        outstanding.remove(second)
+    assert outstanding.popleft() is first  # first in, first out, as the SDK's wait for quiescence expects
+    outstanding.append(first)
+    assert [outstanding.popleft(), outstanding.popleft()] == [third, first]
+    assert len(outstanding) == 0
+
+
+def test_a_run_leaves_the_cycle_collector_as_it_found_it(mock_stack: Callable[..., MockRun]) -> None:
+    threshold, frozen = gc.get_threshold(), gc.get_freeze_count()
+    mock_stack("churn-dev")
+    assert (gc.get_threshold(), gc.get_freeze_count()) == (threshold, frozen)
