@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -371,6 +372,29 @@ print(len(json.loads(build(spec, "churn", inputs))["Steps"]))
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, env=env, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.strip() == "5"
+
+
+def test_a_definition_does_not_depend_on_the_definitions_built_before_it() -> None:
+    # The SDK's session is shared by every definition with the same region and bucket.
+    from components.aws.pipeline_definition import PipelineInputs, build
+
+    spec = load_platform(ROOT / "examples/churn/platform.py", environment="prod")["prod"]
+    churn = PipelineInputs(
+        role_arn="arn:aws:iam::123456789012:role/p",
+        image=spec.platform.image,
+        data_bucket="d",
+        artifacts_bucket="a",
+        account_id="123456789012",
+        kms_key_arn="arn:aws:kms:eu-west-1:123456789012:key/k",
+        spec_uri="s3://a/spec/prod/platform.json",
+        pipeline="churn-prod-churn",
+        group="churn-prod-churn",
+        feature_groups={"customer_activity": "x", "billing": "y"},
+    )
+    other = dataclasses.replace(churn, role_arn="arn:aws:iam::123456789012:role/q", pipeline="other", group="other")
+    first = build(spec, "churn", churn)
+    assert build(spec, "churn", other) != first
+    assert build(spec, "churn", churn) == first
 
 
 LONG = "a-model-with-a-very-long-name-that-goes-on-and-on-for-sixty-chars"[:63].rstrip("-")

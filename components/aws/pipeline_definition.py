@@ -16,17 +16,11 @@ Pipeline parameters: ``TriggerReason`` (recorded on the model package) and
 from __future__ import annotations
 
 import json
-import logging
-import os
 import warnings
 from dataclasses import dataclass
 from typing import Any
 
-# The SDK (v2, pinned: it shares its dependencies with Pulumi here) warns about v3 at every
-# import, and narrates every field it leaves for execution time; only its errors matter here.
-os.environ.setdefault("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
-for _noisy in ("sagemaker", "sagemaker.config", "sagemaker.deprecations", "sagemaker.workflow"):
-    logging.getLogger(_noisy).setLevel(logging.ERROR)
+from components.aws.sagemaker_sdk import fresh_pipeline_session, prepared
 
 
 @dataclass(frozen=True)
@@ -56,12 +50,7 @@ def build(spec: Any, model_name: str, inputs: PipelineInputs) -> str:
 
 
 def _build(spec: Any, model_name: str, inputs: PipelineInputs) -> str:
-    import boto3
-    from sagemaker.telemetry import telemetry_logging
-
-    # Building a definition is offline: no usage pings. (The SDK's documented opt-out, a
-    # TelemetryOptOut config, makes it re-validate that config on every lookup: 10 s here.)
-    telemetry_logging._send_telemetry_request = lambda *args, **kwargs: None
+    prepared()
     from sagemaker.drift_check_baselines import DriftCheckBaselines
     from sagemaker.estimator import Estimator
     from sagemaker.inputs import TrainingInput
@@ -78,23 +67,14 @@ def _build(spec: Any, model_name: str, inputs: PipelineInputs) -> str:
     from sagemaker.workflow.model_step import ModelStep
     from sagemaker.workflow.parameters import ParameterString
     from sagemaker.workflow.pipeline import Pipeline
-    from sagemaker.workflow.pipeline_context import PipelineSession
     from sagemaker.workflow.properties import PropertyFile
     from sagemaker.workflow.quality_check_step import DataQualityCheckConfig, QualityCheckStep
     from sagemaker.workflow.steps import ProcessingStep, TrainingStep
 
     from mlops_dsl.spec.training import LOWER_IS_BETTER
 
-    class OfflineSession(PipelineSession):
-        """A pipeline session that never looks up (or creates) a default bucket: ours is given."""
-
-        def default_bucket(self) -> str:  # type: ignore[override]
-            return inputs.artifacts_bucket
-
     region = spec.target.region
-    # Credentials are never used: building a definition makes no AWS calls.
-    boto = boto3.Session(region_name=region, aws_access_key_id="unused", aws_secret_access_key="unused")
-    session = OfflineSession(boto_session=boto, default_bucket=inputs.artifacts_bucket)
+    session = fresh_pipeline_session(region, inputs.artifacts_bucket)
     model = spec.platform.model(model_name)
     platform = spec.platform
     base = f"s3://{inputs.artifacts_bucket}/pipelines/{model.name}"

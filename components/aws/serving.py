@@ -18,6 +18,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.aws.context import Account, statement
+from components.aws.sagemaker_sdk import model_monitor_image
 from components.aws.training import image_pull_statements
 from mlops_dsl.spec.feature_store import column_of
 from mlops_dsl.spec.monitoring import ModelQuality
@@ -34,19 +35,6 @@ QUALITY_METRICS = {
     "mae": "mae",
     "r2": "r2",
 }
-
-
-def model_monitor_image(region: str) -> str:
-    """SageMaker Model Monitor's analyzer image in a region (from the sagemaker SDK's tables, offline)."""
-    import os
-    import warnings
-
-    os.environ.setdefault("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        from sagemaker import image_uris
-
-        return str(image_uris.retrieve("model-monitor", region))
 
 
 @dataclass(frozen=True)
