@@ -8,6 +8,7 @@ path, what was given and what is allowed. Never a traceback for those.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import sys
@@ -330,4 +331,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def run() -> NoReturn:
     """Console-script entry point."""
-    raise SystemExit(main())
+    code = main()
+    # The process ends here. Python's shutdown runs full cycle-collection passes over whatever is
+    # still alive, only to free memory the exit frees anyway (after an AWS plan, the sagemaker SDK
+    # and the run: 1.2 s of 3.9 s for churn-prod). Those passes skip frozen objects.
+    gc.freeze()
+    raise SystemExit(code)
