@@ -224,6 +224,7 @@ def chart(seen: Storm, result: dict[str, Any], path: Path) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib import ticker
 
     figure, axes = plt.subplots(figsize=(9, 3.6))
     milliseconds = np.asarray(seen.response) * 1000
@@ -232,6 +233,9 @@ def chart(seen: Storm, result: dict[str, Any], path: Path) -> None:
     for name, style in (("p50", ":"), ("p99", "--")):
         axes.axhline(response[name], color="grey", linestyle=style, linewidth=1, label=f"{name} {response[name]:.1f} ms")
     axes.set_yscale("log")
+    axes.yaxis.set_major_formatter(ticker.FormatStrFormatter("%g"))
+    axes.yaxis.set_minor_formatter(ticker.FormatStrFormatter("%g"))
+    axes.tick_params(axis="y", which="minor", labelsize=7)
     axes.set_xlabel("sent at (seconds into the storm)")
     axes.set_ylabel("trigger response time (ms)")
     decisions = ", ".join(f"{count} {kind}" for kind, count in sorted(result["decisions_recorded"].items()))

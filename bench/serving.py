@@ -358,6 +358,7 @@ def chart(result: dict[str, Any], path: Path) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib import ticker
 
     servers = list(result["servers"])
     levels = [level["concurrency"] for level in result["servers"][servers[0]]["levels"]]
@@ -378,6 +379,7 @@ def chart(result: dict[str, Any], path: Path) -> None:
     left.legend(fontsize=8)
     right.set_xscale("log", base=2)
     right.set_yscale("log")
+    right.yaxis.set_major_formatter(ticker.FormatStrFormatter("%g"))
     right.set_xticks(levels, [str(level) for level in levels])
     right.set_xlabel("concurrent requests")
     right.set_ylabel("latency (ms)")
