@@ -27,7 +27,6 @@ import collections
 import contextlib
 import json
 import os
-import platform as host
 import secrets
 import signal
 import sqlite3
@@ -46,6 +45,7 @@ import aiohttp  # noqa: E402
 import httpx  # noqa: E402
 import numpy as np  # noqa: E402
 
+from bench.machine import cpu_seconds, machine, pin  # noqa: E402
 from mlops_dsl.loader import load_platform, resolved_json  # noqa: E402
 from tests.helpers.churn import SPEC  # noqa: E402
 from tests.helpers.processes import Process, free_port, mlops, wait_until  # noqa: E402
@@ -55,27 +55,6 @@ STANDIN = ROOT / "tests" / "helpers" / "standin_trainer.py"
 STANDIN_SECONDS = 2
 ALERT = "churn-feature-drift"
 TRIGGER_CPU, CLIENT_CPU = 1, 0
-
-
-def machine() -> dict[str, Any]:
-    """What the figures ran on."""
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines() if "model name" in line), "?")
-    return {"cpu": cpu, "cores": os.cpu_count(), "python": host.python_version(), "load_average": os.getloadavg()}
-
-
-def pin(pid: int, cpu: int) -> None:
-    """Pin every thread of process ``pid`` to one CPU (threads and children started later inherit it)."""
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        try:
-            os.sched_setaffinity(int(task.name), {cpu})
-        except ProcessLookupError:
-            continue  # a thread that just ended
-
-
-def cpu_seconds(pid: int) -> float:
-    """User plus system CPU time of process ``pid`` so far (all its threads)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def notification() -> bytes:

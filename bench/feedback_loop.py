@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform as host
 import sqlite3
 import sys
 import tempfile
@@ -36,6 +34,7 @@ sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
 
+from bench.machine import machine  # noqa: E402
 from mlops_dsl.local.layout import SCRAPE_INTERVAL  # noqa: E402
 from mlops_dsl.local.up import resolve  # noqa: E402
 from mlops_dsl.spec.base import parse_duration  # noqa: E402
@@ -43,11 +42,6 @@ from tests.helpers.local import copy_example, free_base_port, mlops, traffic_mod
 
 RESULTS = ROOT / "bench" / "results"
 ALERT = "churn-feature-drift"
-
-
-def machine() -> dict[str, Any]:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines() if "model name" in line), "?")
-    return {"cpu": cpu, "cores": os.cpu_count(), "python": host.python_version(), "load_average": os.getloadavg()}
 
 
 def stamp(text: str) -> float:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform as host
 import shutil
 import statistics
 import subprocess
@@ -29,15 +28,14 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.machine import machine  # noqa: E402
+
 RESULTS = ROOT / "bench" / "results"
 MLOPS = [sys.executable, "-m", "mlops_dsl"]
 SIZES = (1, 10, 50)
 CHURN_STACKS = ("churn-dev", "churn-staging", "churn-prod")
-
-
-def machine() -> dict[str, Any]:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines() if "model name" in line), "?")
-    return {"cpu": cpu, "cores": os.cpu_count(), "python": host.python_version(), "load_average": os.getloadavg()}
 
 
 def measure(stack: str, project: Path, env: dict[str, str], scratch: Path) -> tuple[float, float, int]:

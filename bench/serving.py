@@ -39,7 +39,6 @@ import asyncio
 import importlib.metadata
 import json
 import os
-import platform as host
 import shutil
 import subprocess
 import sys
@@ -58,6 +57,7 @@ import aiohttp  # noqa: E402
 import httpx  # noqa: E402
 import numpy as np  # noqa: E402
 
+from bench.machine import cpu_seconds, machine, pin  # noqa: E402
 from tests.helpers.churn import SPEC, data_module  # noqa: E402
 from tests.helpers.processes import Process, free_port, mlops  # noqa: E402
 
@@ -71,12 +71,6 @@ SERVER_CPU, CLIENT_CPU = 1, 0
 SERVER_ENV = {"OMP_NUM_THREADS": "1"}
 
 Say = Callable[[str], None]
-
-
-def machine() -> dict[str, Any]:
-    """What the figures ran on."""
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines() if "model name" in line), "?")
-    return {"cpu": cpu, "cores": os.cpu_count(), "python": host.python_version(), "load_average": os.getloadavg()}
 
 
 # --- the model ---------------------------------------------------------------------
@@ -211,23 +205,6 @@ def versions_in(python: Path, packages: Sequence[str]) -> dict[str, str]:
 
 
 # --- the servers ------------------------------------------------------------------------
-
-
-def pin(pid: int, cpu: int) -> None:
-    """Pin every thread of process ``pid`` to one CPU (threads started later inherit it)."""
-    if (os.cpu_count() or 1) < 2:
-        return
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        try:
-            os.sched_setaffinity(int(task.name), {cpu})
-        except ProcessLookupError:
-            continue  # a thread that just ended
-
-
-def cpu_seconds(pid: int) -> float:
-    """User plus system CPU time of process ``pid`` so far (all its threads)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 @dataclass(frozen=True)
