@@ -32,7 +32,7 @@ import pulumi
 from pulumi.runtime import rpc
 
 from mlops_dsl.loader import ResolvedSpec, resolved_json
-from mlops_dsl.pulumi_mocks import MockRun, RecordedResource, Secret, run_stack
+from mlops_dsl.pulumi_mocks import ARN_FORMS, MockRun, RecordedResource, Secret, run_stack
 from mlops_dsl.spec.environment import AwsTarget
 from mlops_dsl.stack import Project, load_stack, read_stack
 
@@ -57,18 +57,6 @@ def stand_in_forms(secret_name: str) -> list[str]:
     return [value, base64.b64encode(value.encode()).decode()]
 
 
-# AWS ARNs the mocks form, by type: (service, resource-type prefix); others use the type's own name.
-_ARN_FORMS = {
-    "aws:lambda/function:Function": ("lambda", "function:"),
-    "aws:sns/topic:Topic": ("sns", ""),
-    "aws:cloudwatch/eventRule:EventRule": ("events", "rule/"),
-    "aws:cloudwatch/metricAlarm:MetricAlarm": ("cloudwatch", "alarm:"),
-    "aws:cloudwatch/logGroup:LogGroup": ("logs", "log-group:"),
-    "aws:dynamodb/table:Table": ("dynamodb", "table/"),
-    "aws:sagemaker/pipeline:Pipeline": ("sagemaker", "pipeline/"),
-    "aws:sagemaker/modelPackageGroup:ModelPackageGroup": ("sagemaker", "model-package-group/"),
-    "aws:sagemaker/featureGroup:FeatureGroup": ("sagemaker", "feature-group/"),
-}
 _NAME_INPUTS = ("name", "pipelineName", "modelPackageGroupName", "featureGroupName")
 
 
@@ -95,7 +83,7 @@ class PlanMocks(pulumi.runtime.Mocks):
                 state["arn"] = f"arn:aws:kms:{self.region}:{self.account_id}:key/{UNKNOWN_TOKEN}"
             else:
                 service = args.typ.split(":")[1].split("/")[0]
-                service, kind = _ARN_FORMS.get(args.typ, (service, args.typ.split(":")[-1].lower() + "/"))
+                service, kind = ARN_FORMS.get(args.typ, (service, args.typ.split(":")[-1].lower() + "/"))
                 state["arn"] = f"arn:aws:{service}:{self.region}:{self.account_id}:{kind}{name}"
         if args.typ.startswith("kubernetes:") and "metadata" in state:
             metadata = dict(state["metadata"] or {})
