@@ -333,7 +333,7 @@ def run() -> NoReturn:
     """Console-script entry point."""
     code = main()
     # The process ends here. Python's shutdown runs full cycle-collection passes over whatever is
-    # still alive, only to free memory the exit frees anyway (after an AWS plan, the sagemaker SDK
-    # and the run: 1.2 s of 3.9 s for churn-prod). Those passes skip frozen objects.
+    # still alive, only to free memory the exit frees anyway (after an AWS plan, the Pulumi provider
+    # SDKs and the recorded run: 0.25 s of 1.35 s for churn-prod). Those passes skip frozen objects.
     gc.freeze()
     raise SystemExit(code)

@@ -9,8 +9,9 @@ pipeline definitions and endpoint settings, and the resolved spec.
 What only a deployment can know is marked, never invented: ids, ARNs, names
 the cloud generates and (unless the spec declares it) the account id show as
 ``(known after apply)``. The mocks here hand the program well-formed values
-carrying a token (the sagemaker SDK parses ARNs, so the marker itself cannot
-go in), and the plan replaces every token with the marker. Secrets the stack
+carrying a token (the program builds names, URIs and pipeline definitions
+from them, so the marker itself cannot go in), and the plan replaces every
+token with the marker. Secrets the stack
 keeps in Pulumi config are replaced by stand-ins, so a plan needs none of
 them, and every value the program marks secret shows as ``[secret]``.
 

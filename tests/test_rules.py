@@ -113,6 +113,15 @@ def test_an_aws_region_must_be_a_region_code() -> None:
     assert "an AWS region code such as eu-west-1" in found[0].message
 
 
+def test_an_aws_region_must_have_sagemaker_model_monitor() -> None:
+    # Every pipeline computes Model Monitor's baseline; a region without its image cannot run one.
+    data = base_data()
+    data["environments"]["prod"]["target"]["region"] = "ap-southeast-7"  # a region code, but no Model Monitor image there
+    found = problems(data=data, environment="prod")
+    assert paths(found) == ["environments.prod.target.region"]
+    assert "got 'ap-southeast-7'; allowed: a region SageMaker Model Monitor runs in: one of 'af-south-1'" in found[0].message
+
+
 def test_an_environment_name_must_be_a_name() -> None:
     data = base_data()
     data["environments"]["Prod"] = data["environments"].pop("prod")

@@ -1,4 +1,4 @@
-"""A model's SageMaker Pipeline, built with the sagemaker SDK from the spec, with no AWS calls.
+"""A model's SageMaker Pipeline definition (JSON), written from the spec with no AWS calls.
 
 Steps: Prepare (processing: point-in-time extraction from the feature groups'
 offline store, data validation, split) -> Train (training) -> Evaluate
@@ -11,16 +11,31 @@ recorded as failed and nothing is registered).
 
 Pipeline parameters: ``TriggerReason`` (recorded on the model package) and
 ``RunId``.
+
+The document follows SageMaker's pipeline definition schema (version
+2020-12-01): each step's ``Arguments`` are the request of the API the step
+calls (CreateProcessingJob, CreateTrainingJob, CreateModelPackage), and
+values known only while a run executes are ``Get``, ``Std:Join`` and
+``Std:JsonGet`` expressions. It is written here rather than with the sagemaker
+SDK because importing the SDK alone took over a second of every AWS plan;
+tests/test_pipeline_definition.py holds every definition to the one the SDK
+builds from the same spec and inputs (tests/helpers/sagemaker_reference.py),
+byte for byte, so an SDK upgrade that changes a definition shows there.
 """
 
 from __future__ import annotations
 
 import json
-import warnings
 from dataclasses import dataclass
 from typing import Any
 
-from components.aws.sagemaker_sdk import fresh_pipeline_session, prepared
+from mlops_dsl.aws_images import model_monitor_image
+from mlops_dsl.spec.training import LOWER_IS_BETTER
+
+VERSION = "2020-12-01"
+VOLUME_GB = 30  # the SDK's default volume for processing and training jobs
+GATE_METRIC_PATH = "metrics.{metric}.value"
+PROCESSING = "/opt/ml/processing"
 
 
 @dataclass(frozen=True)
@@ -39,248 +54,316 @@ class PipelineInputs:
     feature_groups: dict[str, str]
 
 
-GATE_METRIC_PATH = "metrics.{metric}.value"
+# Expressions a run evaluates: https://docs.aws.amazon.com/sagemaker/latest/dg/build-and-manage-propertyfile.html
+
+
+def get(path: str) -> dict[str, str]:
+    """A run-time value: an execution variable, a parameter or a step's property."""
+    return {"Get": path}
+
+
+def join(on: str, *values: Any) -> dict[str, Any]:
+    return {"Std:Join": {"On": on, "Values": list(values)}}
+
+
+def json_get(step: str, property_file: str, path: str) -> dict[str, Any]:
+    """A value read from a step's property file (a JSON file the step wrote)."""
+    return {"Std:JsonGet": {"PropertyFile": get(f"Steps.{step}.PropertyFiles.{property_file}"), "Path": path}}
+
+
+def output_uri(step: str, output: str) -> dict[str, str]:
+    return get(f"Steps.{step}.ProcessingOutputConfig.Outputs['{output}'].S3Output.S3Uri")
+
+
+MODEL_ARTIFACTS = get("Steps.Train.ModelArtifacts.S3ModelArtifacts")
 
 
 def build(spec: Any, model_name: str, inputs: PipelineInputs) -> str:
     """The pipeline definition (JSON) for one model."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return _build(spec, model_name, inputs)
+    return json.dumps(definition(spec, model_name, inputs))
 
 
-def _build(spec: Any, model_name: str, inputs: PipelineInputs) -> str:
-    prepared()
-    from sagemaker.drift_check_baselines import DriftCheckBaselines
-    from sagemaker.estimator import Estimator
-    from sagemaker.inputs import TrainingInput
-    from sagemaker.model import Model
-    from sagemaker.model_metrics import MetricsSource, ModelMetrics
-    from sagemaker.model_monitor.dataset_format import DatasetFormat
-    from sagemaker.processing import ProcessingInput, ProcessingOutput, Processor
-    from sagemaker.workflow.check_job_config import CheckJobConfig
-    from sagemaker.workflow.condition_step import ConditionStep
-    from sagemaker.workflow.conditions import ConditionEquals, ConditionGreaterThanOrEqualTo, ConditionLessThanOrEqualTo
-    from sagemaker.workflow.execution_variables import ExecutionVariables
-    from sagemaker.workflow.fail_step import FailStep
-    from sagemaker.workflow.functions import Join, JsonGet
-    from sagemaker.workflow.model_step import ModelStep
-    from sagemaker.workflow.parameters import ParameterString
-    from sagemaker.workflow.pipeline import Pipeline
-    from sagemaker.workflow.properties import PropertyFile
-    from sagemaker.workflow.quality_check_step import DataQualityCheckConfig, QualityCheckStep
-    from sagemaker.workflow.steps import ProcessingStep, TrainingStep
-
-    from mlops_dsl.spec.training import LOWER_IS_BETTER
-
-    region = spec.target.region
-    session = fresh_pipeline_session(region, inputs.artifacts_bucket)
+def definition(spec: Any, model_name: str, inputs: PipelineInputs) -> dict[str, Any]:
     model = spec.platform.model(model_name)
-    platform = spec.platform
-    base = f"s3://{inputs.artifacts_bucket}/pipelines/{model.name}"
-    run = Join(on="/", values=[base, ExecutionVariables.PIPELINE_EXECUTION_ID])
-    reason = ParameterString("TriggerReason", default_value="schedule")
-    run_id = ParameterString("RunId", default_value="scheduled")
-    environment = {"MLOPS_MODEL": model.name, "MLOPS_SPEC": "/opt/ml/processing/input/spec/platform.json", "MLOPS_ENV": spec.environment}
-    processing_type = model.training.resources.instance_type
-    vpc = spec.target.vpc
-    network = None
-    if vpc is not None:
-        from sagemaker.network import NetworkConfig
+    return {
+        "Version": VERSION,
+        "Metadata": {},
+        "Parameters": [
+            {"Name": "TriggerReason", "Type": "String", "DefaultValue": "schedule"},
+            {"Name": "RunId", "Type": "String", "DefaultValue": "scheduled"},
+        ],
+        "PipelineExperimentConfig": {"ExperimentName": get("Execution.PipelineName"), "TrialName": get("Execution.PipelineExecutionId")},
+        "Steps": _Steps(spec, model, inputs).all(),
+    }
 
-        network = NetworkConfig(subnets=vpc.subnet_ids, security_group_ids=vpc.security_group_ids, encrypt_inter_container_traffic=True)
 
-    def processor(step: str) -> Processor:
-        return Processor(
-            role=inputs.role_arn,
-            image_uri=inputs.image,
-            instance_count=1,
-            instance_type=processing_type,
-            entrypoint=["mlops", "sagemaker", step],
-            env=environment,
-            volume_kms_key=inputs.kms_key_arn,
-            output_kms_key=inputs.kms_key_arn,
-            network_config=network,
-            sagemaker_session=session,
-        )
+class _Steps:
+    """The steps of one model's pipeline, and what they share: role, image, KMS key, network, run prefix."""
 
-    spec_input = ProcessingInput(source=inputs.spec_uri, destination="/opt/ml/processing/input/spec", input_name="spec")
-    label_source = next(s for s in platform.feature_store.sources if s.name == model.label.source)
-    labels_uri = label_source.path if "://" in label_source.path else f"s3://{inputs.data_bucket}/{label_source.path.strip('/')}"
-    views = list(dict.fromkeys(ref.partition(":")[0] for ref in model.features))
-    lineage = PropertyFile(name="Lineage", output_name="lineage", path="lineage.json")
-    offline = f"s3://{inputs.data_bucket}/feature-store/{inputs.account_id}/sagemaker/{region}/offline-store"
-    prepare = ProcessingStep(
-        "Prepare",
-        description="Point-in-time feature extraction from the feature store, data validation, split",
-        step_args=processor("prepare").run(
-            inputs=[
-                spec_input,
-                ProcessingInput(source=labels_uri, destination="/opt/ml/processing/input/labels", input_name="labels"),
+    def __init__(self, spec: Any, model: Any, inputs: PipelineInputs) -> None:
+        self.spec = spec
+        self.model = model
+        self.inputs = inputs
+        self.region = spec.target.region
+        self.vpc = spec.target.vpc
+        self.run = join("/", f"s3://{inputs.artifacts_bucket}/pipelines/{model.name}", get("Execution.PipelineExecutionId"))
+        self.environment = {
+            "MLOPS_MODEL": model.name,
+            "MLOPS_SPEC": f"{PROCESSING}/input/spec/platform.json",
+            "MLOPS_ENV": spec.environment,
+        }
+        self.processing_type = model.training.resources.instance_type
+        self.spec_input = self.processing_input("spec", inputs.spec_uri, f"{PROCESSING}/input/spec")
+        self.evaluation_uri = join("/", output_uri("Evaluate", "evaluation"), "evaluation.json")
+
+    def all(self) -> list[dict[str, Any]]:
+        return [self.prepare(), self.train(), self.evaluate(), self.data_quality_baseline(), self.gate()]
+
+    # Processing jobs (CreateProcessingJob)
+
+    def processing_input(self, name: str, source: Any, destination: str) -> dict[str, Any]:
+        return {
+            "InputName": name,
+            "AppManaged": False,
+            "S3Input": {
+                "S3Uri": source,
+                "LocalPath": destination,
+                "S3DataType": "S3Prefix",
+                "S3InputMode": "File",
+                "S3DataDistributionType": "FullyReplicated",
+                "S3CompressionType": "None",
+            },
+        }
+
+    def processing_output(self, name: str, source: str, destination: Any) -> dict[str, Any]:
+        return {
+            "OutputName": name,
+            "AppManaged": False,
+            "S3Output": {"S3Uri": destination, "LocalPath": source, "S3UploadMode": "EndOfJob"},
+        }
+
+    def run_outputs(self, *names: str) -> list[dict[str, Any]]:
+        """Outputs under this run's prefix, one per name."""
+        return [self.processing_output(name, f"{PROCESSING}/{name}", join("/", self.run, name)) for name in names]
+
+    def processing_job(
+        self, app: dict[str, Any], inputs: list[dict[str, Any]], outputs: list[dict[str, Any]], environment: dict[str, str]
+    ) -> dict[str, Any]:
+        arguments: dict[str, Any] = {
+            "ProcessingResources": {
+                "ClusterConfig": {
+                    "InstanceType": self.processing_type,
+                    "InstanceCount": 1,
+                    "VolumeSizeInGB": VOLUME_GB,
+                    "VolumeKmsKeyId": self.inputs.kms_key_arn,
+                }
+            },
+            "AppSpecification": app,
+            "RoleArn": self.inputs.role_arn,
+            "ProcessingInputs": inputs,
+            "ProcessingOutputConfig": {"Outputs": outputs, "KmsKeyId": self.inputs.kms_key_arn},
+            "Environment": environment,
+        }
+        if self.vpc is not None:
+            arguments["NetworkConfig"] = {
+                "EnableNetworkIsolation": False,
+                "EnableInterContainerTrafficEncryption": True,
+                "VpcConfig": {"SecurityGroupIds": self.vpc.security_group_ids, "Subnets": self.vpc.subnet_ids},
+            }
+        return arguments
+
+    def our_processing_step(
+        self, name: str, description: str, inputs: list[dict[str, Any]], outputs: list[dict[str, Any]], property_file: tuple[str, str]
+    ) -> dict[str, Any]:
+        """A processing step that runs ``mlops sagemaker <step>`` in the platform's image and writes one property file."""
+        app = {"ImageUri": self.inputs.image, "ContainerEntrypoint": ["mlops", "sagemaker", name.lower()]}
+        file_name, output = property_file
+        return {
+            "Name": name,
+            "Type": "Processing",
+            "Arguments": self.processing_job(app, [self.spec_input, *inputs], outputs, self.environment),
+            "Description": description,
+            "PropertyFiles": [{"PropertyFileName": file_name, "OutputName": output, "FilePath": f"{output}.json"}],
+        }
+
+    def prepare(self) -> dict[str, Any]:
+        platform, model, inputs = self.spec.platform, self.model, self.inputs
+        label_source = next(s for s in platform.feature_store.sources if s.name == model.label.source)
+        labels_uri = label_source.path if "://" in label_source.path else f"s3://{inputs.data_bucket}/{label_source.path.strip('/')}"
+        views = list(dict.fromkeys(ref.partition(":")[0] for ref in model.features))
+        offline = f"s3://{inputs.data_bucket}/feature-store/{inputs.account_id}/sagemaker/{self.region}/offline-store"
+        return self.our_processing_step(
+            "Prepare",
+            "Point-in-time feature extraction from the feature store, data validation, split",
+            [
+                self.processing_input("labels", labels_uri, f"{PROCESSING}/input/labels"),
                 *[
-                    ProcessingInput(
-                        source=f"{offline}/{inputs.feature_groups[view]}",
-                        destination=f"/opt/ml/processing/input/features/{view}",
-                        input_name=f"features-{view}",
+                    self.processing_input(
+                        f"features-{view}", f"{offline}/{inputs.feature_groups[view]}", f"{PROCESSING}/input/features/{view}"
                     )
                     for view in views
                 ],
             ],
-            outputs=[
-                ProcessingOutput(output_name=name, source=f"/opt/ml/processing/{name}", destination=Join(on="/", values=[run, name]))
-                for name in ("train", "test", "lineage")
-            ],
-        ),
-        property_files=[lineage],
-    )
+            self.run_outputs("train", "test", "lineage"),
+            ("Lineage", "lineage"),
+        )
 
-    resources = model.training.resources
-    estimator = Estimator(
-        image_uri=inputs.image,
-        role=inputs.role_arn,
-        instance_count=1,
-        instance_type=resources.instance_type,
-        container_entry_point=["mlops", "sagemaker", "train"],
-        environment={**environment, "MLOPS_SPEC": "/opt/ml/input/data/spec/platform.json"},
-        volume_kms_key=inputs.kms_key_arn,
-        output_kms_key=inputs.kms_key_arn,
-        output_path=Join(on="/", values=[run, "model"]),
-        max_run=int(model.training.timeout.total_seconds()),
-        subnets=vpc.subnet_ids if vpc else None,
-        security_group_ids=vpc.security_group_ids if vpc else None,
-        encrypt_inter_container_traffic=vpc is not None,
-        disable_profiler=True,
-        sagemaker_session=session,
-    )
-    train = TrainingStep(
-        "Train",
-        description=f"Fit {model.training.estimator}",
-        step_args=estimator.fit(
-            {
-                "train": TrainingInput(
-                    prepare.properties.ProcessingOutputConfig.Outputs["train"].S3Output.S3Uri, content_type="application/x-parquet"
-                ),
-                "spec": TrainingInput(inputs.spec_uri, content_type="application/json"),
-            }
-        ),
-    )
-
-    evaluation = PropertyFile(name="Evaluation", output_name="evaluation", path="evaluation.json")
-    evaluate = ProcessingStep(
-        "Evaluate",
-        description="Test metrics, the comparison with production, Model Monitor's baseline data set",
-        step_args=processor("evaluate").run(
-            inputs=[
-                spec_input,
-                ProcessingInput(
-                    source=train.properties.ModelArtifacts.S3ModelArtifacts,
-                    destination="/opt/ml/processing/input/model",
-                    input_name="model",
-                ),
-                ProcessingInput(
-                    source=prepare.properties.ProcessingOutputConfig.Outputs["test"].S3Output.S3Uri,
-                    destination="/opt/ml/processing/input/test",
-                    input_name="test",
-                ),
-                ProcessingInput(
-                    source=prepare.properties.ProcessingOutputConfig.Outputs["lineage"].S3Output.S3Uri,
-                    destination="/opt/ml/processing/input/lineage",
-                    input_name="lineage",
-                ),
-                ProcessingInput(
-                    source=f"s3://{inputs.artifacts_bucket}/models/{model.name}/production",
-                    destination="/opt/ml/processing/input/production",
-                    input_name="production",
+    def evaluate(self) -> dict[str, Any]:
+        return self.our_processing_step(
+            "Evaluate",
+            "Test metrics, the comparison with production, Model Monitor's baseline data set",
+            [
+                self.processing_input("model", MODEL_ARTIFACTS, f"{PROCESSING}/input/model"),
+                self.processing_input("test", output_uri("Prepare", "test"), f"{PROCESSING}/input/test"),
+                self.processing_input("lineage", output_uri("Prepare", "lineage"), f"{PROCESSING}/input/lineage"),
+                self.processing_input(
+                    "production",
+                    f"s3://{self.inputs.artifacts_bucket}/models/{self.model.name}/production",
+                    f"{PROCESSING}/input/production",
                 ),
             ],
-            outputs=[
-                ProcessingOutput(output_name=name, source=f"/opt/ml/processing/{name}", destination=Join(on="/", values=[run, name]))
-                for name in ("evaluation", "baseline")
-            ],
-        ),
-        property_files=[evaluation],
-    )
+            self.run_outputs("evaluation", "baseline"),
+            ("Evaluation", "evaluation"),
+        )
 
-    check = QualityCheckStep(
-        "DataQualityBaseline",
-        description="Model Monitor's baseline statistics and constraints of the model's inputs and output",
-        check_job_config=CheckJobConfig(
-            role=inputs.role_arn,
-            instance_count=1,
-            instance_type=processing_type,
-            volume_kms_key=inputs.kms_key_arn,
-            output_kms_key=inputs.kms_key_arn,
-            network_config=network,
-            sagemaker_session=session,
-        ),
-        quality_check_config=DataQualityCheckConfig(
-            baseline_dataset=evaluate.properties.ProcessingOutputConfig.Outputs["baseline"].S3Output.S3Uri,
-            dataset_format=DatasetFormat.csv(header=True),
-            output_s3_uri=Join(on="/", values=[run, "data-quality"]),
-        ),
-        skip_check=True,
-        register_new_baseline=True,
-        model_package_group_name=inputs.group,
-    )
-
-    evaluation_uri = Join(
-        on="/", values=[evaluate.properties.ProcessingOutputConfig.Outputs["evaluation"].S3Output.S3Uri, "evaluation.json"]
-    )
-    registered = Model(
-        image_uri=inputs.image,
-        model_data=train.properties.ModelArtifacts.S3ModelArtifacts,
-        role=inputs.role_arn,
-        env={"MLOPS_MODEL_DIR": "/opt/ml/model", "MLOPS_SPEC": "/opt/ml/model/platform.json"},
-        sagemaker_session=session,
-    )
-    serving = model.serving.resources
-    register = ModelStep(
-        "Register",
-        step_args=registered.register(
-            content_types=["application/json"],
-            response_types=["application/json"],
-            inference_instances=[serving.instance_type],
-            transform_instances=[(model.serving.batch.resources.instance_type if model.serving.batch else serving.instance_type)],
-            model_package_group_name=inputs.group,
-            approval_status="Approved" if model.registry.approval == "automatic" else "PendingManualApproval",
-            model_metrics=ModelMetrics(model_statistics=MetricsSource(s3_uri=evaluation_uri, content_type="application/json")),
-            drift_check_baselines=DriftCheckBaselines(
-                model_data_statistics=MetricsSource(s3_uri=check.properties.CalculatedBaselineStatistics, content_type="application/json"),
-                model_data_constraints=MetricsSource(
-                    s3_uri=check.properties.CalculatedBaselineConstraints, content_type="application/json"
-                ),
+    def data_quality_baseline(self) -> dict[str, Any]:
+        """Model Monitor's analyzer suggests the baseline statistics and constraints (the SDK's QualityCheckStep)."""
+        dataset = f"{PROCESSING}/input/baseline_dataset_input"
+        output = f"{PROCESSING}/output"
+        environment = {
+            "output_path": output,
+            "publish_cloudwatch_metrics": "Disabled",
+            "dataset_format": json.dumps({"csv": {"header": True, "output_columns_position": "START"}}),
+            "dataset_source": dataset,
+        }
+        return {
+            "Name": "DataQualityBaseline",
+            "Type": "QualityCheck",
+            "Arguments": self.processing_job(
+                {"ImageUri": model_monitor_image(self.region)},
+                [self.processing_input("baseline_dataset_input", output_uri("Evaluate", "baseline"), dataset)],
+                [self.processing_output("quality_check_output", output, join("/", self.run, "data-quality"))],
+                environment,
             ),
-            customer_metadata_properties={
-                "trigger_reason": reason,
-                "run_id": run_id,
-                "code_version": inputs.image,
-                "data_snapshot": JsonGet(step_name=prepare.name, property_file=lineage, json_path="data_snapshot"),
-                "estimator": model.training.estimator,
-                "parameters": json.dumps(model.training.hyperparameters, sort_keys=True),
+            "Description": "Model Monitor's baseline statistics and constraints of the model's inputs and output",
+            "CheckType": "DATA_QUALITY",
+            "ModelPackageGroupName": self.inputs.group,
+            "SkipCheck": True,
+            "FailOnViolation": True,
+            "RegisterNewBaseline": True,
+            "SuppliedBaselineStatistics": None,
+            "SuppliedBaselineConstraints": None,
+        }
+
+    # The training job (CreateTrainingJob)
+
+    def train(self) -> dict[str, Any]:
+        model, inputs = self.model, self.inputs
+        output_path = join("/", self.run, "model")
+
+        def channel(name: str, uri: Any, content_type: str) -> dict[str, Any]:
+            source = {"S3DataType": "S3Prefix", "S3Uri": uri, "S3DataDistributionType": "FullyReplicated"}
+            return {"DataSource": {"S3DataSource": source}, "ContentType": content_type, "ChannelName": name}
+
+        arguments: dict[str, Any] = {
+            "AlgorithmSpecification": {
+                "TrainingInputMode": "File",
+                "TrainingImage": inputs.image,
+                "ContainerEntrypoint": ["mlops", "sagemaker", "train"],
             },
-            description=f"{model.name}: {model.description or model.task}",
-        ),
-    )
-    failed = FailStep("GateFailed", error_message=Join(on=" ", values=["The candidate failed the evaluation gate; see", evaluation_uri]))
+            "OutputDataConfig": {"S3OutputPath": output_path, "KmsKeyId": inputs.kms_key_arn},
+            "StoppingCondition": {"MaxRuntimeInSeconds": int(model.training.timeout.total_seconds())},
+            "ResourceConfig": {
+                "VolumeSizeInGB": VOLUME_GB,
+                "VolumeKmsKeyId": inputs.kms_key_arn,
+                "InstanceCount": 1,
+                "InstanceType": model.training.resources.instance_type,
+            },
+            "RoleArn": inputs.role_arn,
+            "InputDataConfig": [
+                channel("train", output_uri("Prepare", "train"), "application/x-parquet"),
+                channel("spec", inputs.spec_uri, "application/json"),
+            ],
+        }
+        arguments["Environment"] = {**self.environment, "MLOPS_SPEC": "/opt/ml/input/data/spec/platform.json"}
+        if self.vpc is not None:
+            arguments["VpcConfig"] = {"Subnets": self.vpc.subnet_ids, "SecurityGroupIds": self.vpc.security_group_ids}
+            arguments["EnableInterContainerTrafficEncryption"] = True
+        arguments["DebugHookConfig"] = {"S3OutputPath": output_path, "CollectionConfigurations": []}
+        arguments["ProfilerConfig"] = {"DisableProfiler": True}
+        return {"Name": "Train", "Type": "Training", "Arguments": arguments, "Description": f"Fit {model.training.estimator}"}
 
-    gate = model.training.gate
-    conditions: list[Any] = []
-    if gate is not None:
-        metric = JsonGet(step_name=evaluate.name, property_file=evaluation, json_path=GATE_METRIC_PATH.format(metric=gate.metric))
-        compare = ConditionLessThanOrEqualTo if gate.metric in LOWER_IS_BETTER else ConditionGreaterThanOrEqualTo
-        conditions = [
-            compare(left=metric, right=gate.threshold),
-            ConditionEquals(left=JsonGet(step_name=evaluate.name, property_file=evaluation, json_path="gate.beats_production"), right=True),
-        ]
-    else:  # no gate: every candidate is registered
-        conditions = [ConditionEquals(left=JsonGet(step_name=evaluate.name, property_file=evaluation, json_path="gate.passed"), right=True)]
-    condition = ConditionStep("Gate", conditions=conditions, if_steps=[register], else_steps=[failed])
-    condition.add_depends_on([check])
+    # The gate, and the model package it registers (CreateModelPackage)
 
-    pipeline = Pipeline(
-        name=inputs.pipeline,
-        parameters=[reason, run_id],
-        steps=[prepare, train, evaluate, check, condition],
-        sagemaker_session=session,
-    )
-    return str(pipeline.definition())
+    def gate(self) -> dict[str, Any]:
+        gate = self.model.training.gate
+
+        def condition(kind: str, path: str, right: Any) -> dict[str, Any]:
+            return {"Type": kind, "LeftValue": json_get("Evaluate", "Evaluation", path), "RightValue": right}
+
+        if gate is not None:
+            compare = "LessThanOrEqualTo" if gate.metric in LOWER_IS_BETTER else "GreaterThanOrEqualTo"
+            conditions = [
+                condition(compare, GATE_METRIC_PATH.format(metric=gate.metric), gate.threshold),
+                condition("Equals", "gate.beats_production", True),
+            ]
+        else:  # no gate: every candidate is registered
+            conditions = [condition("Equals", "gate.passed", True)]
+        failed = {
+            "Name": "GateFailed",
+            "Type": "Fail",
+            "Arguments": {"ErrorMessage": join(" ", "The candidate failed the evaluation gate; see", self.evaluation_uri)},
+        }
+        return {
+            "Name": "Gate",
+            "Type": "Condition",
+            "Arguments": {"Conditions": conditions, "IfSteps": [self.register()], "ElseSteps": [failed]},
+            "DependsOn": ["DataQualityBaseline"],
+        }
+
+    def register(self) -> dict[str, Any]:
+        model, inputs = self.model, self.inputs
+        serving = model.serving.resources
+        batch = model.serving.batch.resources.instance_type if model.serving.batch else serving.instance_type
+
+        def metrics_source(uri: Any) -> dict[str, Any]:
+            return {"ContentType": "application/json", "S3Uri": uri}
+
+        return {
+            "Name": "Register-RegisterModel",
+            "Type": "RegisterModel",
+            "Arguments": {
+                "ModelPackageGroupName": inputs.group,
+                "ModelPackageDescription": f"{model.name}: {model.description or model.task}",
+                "ModelMetrics": {"ModelQuality": {"Statistics": metrics_source(self.evaluation_uri)}, "Bias": {}, "Explainability": {}},
+                "DriftCheckBaselines": {
+                    "ModelDataQuality": {
+                        "Statistics": metrics_source(get("Steps.DataQualityBaseline.CalculatedBaselineStatistics")),
+                        "Constraints": metrics_source(get("Steps.DataQualityBaseline.CalculatedBaselineConstraints")),
+                    }
+                },
+                "CustomerMetadataProperties": {
+                    "trigger_reason": get("Parameters.TriggerReason"),
+                    "run_id": get("Parameters.RunId"),
+                    "code_version": inputs.image,
+                    "data_snapshot": json_get("Prepare", "Lineage", "data_snapshot"),
+                    "estimator": model.training.estimator,
+                    "parameters": json.dumps(model.training.hyperparameters, sort_keys=True),
+                },
+                "InferenceSpecification": {
+                    "Containers": [
+                        {
+                            "Image": inputs.image,
+                            "Environment": {"MLOPS_MODEL_DIR": "/opt/ml/model", "MLOPS_SPEC": "/opt/ml/model/platform.json"},
+                            "ModelDataUrl": MODEL_ARTIFACTS,
+                        }
+                    ],
+                    "SupportedContentTypes": ["application/json"],
+                    "SupportedResponseMIMETypes": ["application/json"],
+                    "SupportedRealtimeInferenceInstanceTypes": [serving.instance_type],
+                    "SupportedTransformInstanceTypes": [batch],
+                },
+                "ModelApprovalStatus": "Approved" if model.registry.approval == "automatic" else "PendingManualApproval",
+                "SkipModelValidation": "None",
+            },
+        }

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 
+from mlops_dsl.aws_images import model_monitor_regions
 from mlops_dsl.problems import Problem, got_allowed, join_path, one_of
 from mlops_dsl.schedules import UnsupportedScheduleError, eventbridge_cron
 from mlops_dsl.spec.environment import STAGES, AwsTarget, KubernetesTarget
@@ -344,8 +345,16 @@ MODEL_MONITOR_METRICS = {"accuracy", "roc_auc", "f1", "precision", "recall", "rm
 
 
 def _aws_platform_fits(platform: Platform, environment: str) -> Iterator[Problem]:
-    if not isinstance(platform.environments[environment].target, AwsTarget):
+    target = platform.environments[environment].target
+    if not isinstance(target, AwsTarget):
         return
+    # Every model's pipeline computes Model Monitor's baseline with AWS's analyzer image.
+    regions = model_monitor_regions()
+    if platform.models and target.region not in regions:
+        yield Problem(
+            join_path("environments", environment, "target.region"),
+            got_allowed(target.region, f"a region SageMaker Model Monitor runs in: {one_of(regions)}"),
+        )
     if not ECR_IMAGE.match(platform.image):
         yield Problem(
             "image",

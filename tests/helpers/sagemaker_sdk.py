@@ -1,4 +1,7 @@
-"""The sagemaker SDK, set up once per process to build pipeline definitions and look up images offline.
+"""The sagemaker SDK, set up once per process to build the reference pipeline definitions and images offline.
+
+The project no longer imports the SDK (see components/aws/pipeline_definition.py);
+the tests do, as the reference its definitions and image lookups are held to.
 
 The SDK is made for talking to AWS: every session creates a boto3 session
 and its clients (parsing botocore's service models again), every estimator a
@@ -83,14 +86,3 @@ def fresh_pipeline_session(region: str, default_bucket: str) -> Any:
     session = pipeline_session(region, default_bucket)
     session.context = None  # steps record their requests here; each definition starts without one
     return session
-
-
-@functools.cache
-def model_monitor_image(region: str) -> str:
-    """SageMaker Model Monitor's analyzer image in a region (from the SDK's tables, offline)."""
-    prepared()
-    from sagemaker import image_uris
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return str(image_uris.retrieve("model-monitor", region))
