@@ -18,7 +18,7 @@ test: setup lint
 lint: setup
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
-	.venv/bin/mypy mlops_dsl components tests __main__.py
+	.venv/bin/mypy mlops_dsl components tests bench __main__.py
 
 # Refresh constraints.txt after changing dependency ranges in pyproject.toml.
 lock: setup

@@ -41,7 +41,7 @@ if [[ ! -f $stamp || $(cat "$stamp") != "$wanted" ]]; then
     log "installing Python dependencies into .venv (a few minutes the first time; log: .venv/install.log)"
     {
         .venv/bin/python -m pip install --upgrade pip &&
-            .venv/bin/python -m pip install --progress-bar off -c constraints.txt -e '.[test,runtime]'
+            .venv/bin/python -m pip install --progress-bar off -c constraints.txt -e '.[test,runtime,bench]'
     } > .venv/install.log 2>&1 || { tail -20 .venv/install.log >&2; log "error: the install failed (see .venv/install.log)"; exit 1; }
     grep -E '^Successfully installed' .venv/install.log | tail -1 | cut -c1-160 >&2 || true
     echo "$wanted" > "$stamp"
