@@ -8,6 +8,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.kubernetes.context import FEATURE_SERVER_PORT, TMP_VOLUME, Cluster, child, container, http_probe
+from components.kubernetes.workloads import single_replica_service
 from mlops_dsl.spec.training import Resources
 
 
@@ -81,8 +82,6 @@ class FeatureStore(pulumi.ComponentResource):
 
         spec_volume, spec_mount = cluster.spec_volume()
         data_volume, data_mount = cluster.data_volume()
-        server_name = cluster.name("features")
-        server_labels = cluster.selector("feature-server")
         server = container(
             "feature-server",
             cluster.image,
@@ -94,24 +93,15 @@ class FeatureStore(pulumi.ComponentResource):
             readinessProbe=http_probe("/health", FEATURE_SERVER_PORT),
             livenessProbe=http_probe("/health", FEATURE_SERVER_PORT, period=20, delay=30),
         )
-        k8s.apps.v1.Deployment(
-            f"{name}-feature-server",
-            metadata=cluster.metadata(server_name, "feature-server"),
-            spec={
-                "replicas": 1,
-                "selector": {"matchLabels": server_labels},
-                "template": {
-                    "metadata": {"labels": cluster.labels("feature-server")},
-                    "spec": cluster.pod_spec([server], [spec_volume, data_volume, TMP_VOLUME]),
-                },
-            },
-            opts=child(self),
-        )
-        service = k8s.core.v1.Service(
-            f"{name}-feature-service",
-            metadata=cluster.metadata(server_name, "feature-server"),
-            spec={"selector": server_labels, "ports": [{"name": "http", "port": FEATURE_SERVER_PORT, "targetPort": "http"}]},
-            opts=child(self),
+        service = single_replica_service(
+            self,
+            cluster,
+            resource_names=(f"{name}-feature-server", f"{name}-feature-service"),
+            name=cluster.name("features"),
+            component="feature-server",
+            containers=[server],
+            volumes=[spec_volume, data_volume, TMP_VOLUME],
+            port=FEATURE_SERVER_PORT,
         )
         materialize = container(
             "materialize",

@@ -10,6 +10,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.kubernetes.context import MONITOR_PORT, TMP_VOLUME, Cluster, child, container, http_probe
+from components.kubernetes.workloads import service_monitor, single_replica_service
 from mlops_dsl.alerting import DEFAULT_RECEIVER, WEBHOOK_RECEIVER, routes, rule_groups
 from mlops_dsl.spec.base import format_duration
 from mlops_dsl.spec.training import Resources
@@ -114,7 +115,6 @@ class Monitoring(pulumi.ComponentResource):
         # Quality monitoring reads what the model servers capture and the labels, both on the shared state volume.
         data_volume, data_mount = cluster.data_volume()
         monitor_name = cluster.name("monitor")
-        selector = cluster.selector("drift-monitor")
         monitor = container(
             "drift-monitor",
             cluster.image,
@@ -126,40 +126,17 @@ class Monitoring(pulumi.ComponentResource):
             readinessProbe=http_probe("/healthz", MONITOR_PORT),
             livenessProbe=http_probe("/healthz", MONITOR_PORT, period=20, delay=20),
         )
-        k8s.apps.v1.Deployment(
-            f"{name}-drift-monitor",
-            metadata=cluster.metadata(monitor_name, "drift-monitor"),
-            spec={
-                "replicas": 1,
-                "selector": {"matchLabels": selector},
-                "template": {
-                    "metadata": {"labels": cluster.labels("drift-monitor")},
-                    "spec": cluster.pod_spec([monitor], [spec_volume, data_volume, TMP_VOLUME]),
-                },
-            },
-            opts=child(self),
+        single_replica_service(
+            self,
+            cluster,
+            resource_names=(f"{name}-drift-monitor", f"{name}-drift-monitor-service"),
+            name=monitor_name,
+            component="drift-monitor",
+            containers=[monitor],
+            volumes=[spec_volume, data_volume, TMP_VOLUME],
+            port=MONITOR_PORT,
         )
-        k8s.core.v1.Service(
-            f"{name}-drift-monitor-service",
-            metadata=cluster.metadata(monitor_name, "drift-monitor"),
-            spec={"selector": selector, "ports": [{"name": "http", "port": MONITOR_PORT, "targetPort": "http"}]},
-            opts=child(self),
-        )
-        k8s.apiextensions.CustomResource(
-            f"{name}-drift-monitor-scrape",
-            api_version="monitoring.coreos.com/v1",
-            kind="ServiceMonitor",
-            metadata={
-                **cluster.metadata(monitor_name, "drift-monitor"),
-                "labels": {**cluster.labels("drift-monitor"), **prometheus_labels},
-            },
-            spec={
-                "selector": {"matchLabels": selector},
-                "namespaceSelector": {"matchNames": [cluster.namespace]},
-                "endpoints": [{"port": "http", "path": "/metrics", "interval": "15s"}],
-            },
-            opts=child(self),
-        )
+        service_monitor(self, cluster, f"{name}-drift-monitor-scrape", monitor_name, "drift-monitor")
         k8s.apiextensions.CustomResource(
             f"{name}-routing",
             api_version="monitoring.coreos.com/v1alpha1",

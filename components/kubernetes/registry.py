@@ -14,6 +14,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.kubernetes.context import REGISTRY_PORT, TMP_VOLUME, Cluster, child, container, http_probe
+from components.kubernetes.workloads import single_replica_service
 from mlops_dsl.spec.training import Resources
 
 DATABASE_PASSWORD = "registryDatabasePassword"
@@ -96,8 +97,6 @@ class ModelRegistry(pulumi.ComponentResource):
             opts=child(self),
         )
 
-        server_name = cluster.name("registry")
-        server_labels = cluster.selector("registry")
         artifacts = cluster.name("registry-artifacts")
         k8s.core.v1.PersistentVolumeClaim(
             f"{name}-artifacts", metadata=cluster.metadata(artifacts, "registry"), spec=_claim(cluster, "20Gi"), opts=child(self)
@@ -121,27 +120,16 @@ class ModelRegistry(pulumi.ComponentResource):
             readinessProbe=http_probe("/health", REGISTRY_PORT),
             livenessProbe=http_probe("/health", REGISTRY_PORT, period=20, delay=30),
         )
-        k8s.apps.v1.Deployment(
-            f"{name}-server",
-            metadata=cluster.metadata(server_name, "registry"),
-            spec={
-                "replicas": 1,
-                "strategy": {"type": "Recreate"},  # one writer of the artifact volume at a time
-                "selector": {"matchLabels": server_labels},
-                "template": {
-                    "metadata": {"labels": cluster.labels("registry")},
-                    "spec": cluster.pod_spec(
-                        [mlflow], [{"name": "artifacts", "persistentVolumeClaim": {"claimName": artifacts}}, TMP_VOLUME]
-                    ),
-                },
-            },
-            opts=child(self),
-        )
-        service = k8s.core.v1.Service(
-            f"{name}-service",
-            metadata=cluster.metadata(server_name, "registry"),
-            spec={"selector": server_labels, "ports": [{"name": "http", "port": REGISTRY_PORT, "targetPort": "http"}]},
-            opts=child(self),
+        service = single_replica_service(
+            self,
+            cluster,
+            resource_names=(f"{name}-server", f"{name}-service"),
+            name=cluster.name("registry"),
+            component="registry",
+            containers=[mlflow],
+            volumes=[{"name": "artifacts", "persistentVolumeClaim": {"claimName": artifacts}}, TMP_VOLUME],
+            port=REGISTRY_PORT,
+            recreate=True,  # one writer of the artifact volume at a time
         )
         self.url = service.metadata["name"].apply(lambda n: f"http://{n}:{REGISTRY_PORT}")
         self.register_outputs({"url": self.url})

@@ -9,6 +9,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.kubernetes.context import JOBS_MOUNT, SECRETS_MOUNT, TMP_VOLUME, TRIGGER_PORT, Cluster, child, container, http_probe
+from components.kubernetes.workloads import service_monitor, single_replica_service
 from mlops_dsl.spec.training import Resources
 
 
@@ -55,7 +56,6 @@ class RetrainingWebhook(pulumi.ComponentResource):
         )
         spec_volume, spec_mount = cluster.spec_volume()
         data_volume, data_mount = cluster.data_volume()
-        selector = cluster.selector("retraining-webhook")
         trigger = container(
             "trigger",
             cluster.image,
@@ -85,41 +85,19 @@ class RetrainingWebhook(pulumi.ComponentResource):
             {"name": "jobs", "configMap": {"name": args.job_templates}},
             TMP_VOLUME,
         ]
-        k8s.apps.v1.Deployment(
-            f"{name}-deployment",
-            metadata=cluster.metadata(service_name, "retraining-webhook"),
-            spec={
-                # One replica: decisions are serialized by the trigger's SQLite state on the shared volume.
-                "replicas": 1,
-                "strategy": {"type": "Recreate"},
-                "selector": {"matchLabels": selector},
-                "template": {
-                    "metadata": {"labels": cluster.labels("retraining-webhook")},
-                    "spec": cluster.pod_spec([trigger], volumes, account=service_name),
-                },
-            },
-            opts=child(self, account),
+        # One replica: decisions are serialized by the trigger's SQLite state on the shared volume.
+        service = single_replica_service(
+            self,
+            cluster,
+            resource_names=(f"{name}-deployment", f"{name}-service"),
+            name=service_name,
+            component="retraining-webhook",
+            containers=[trigger],
+            volumes=volumes,
+            port=TRIGGER_PORT,
+            recreate=True,
+            account=account,
         )
-        service = k8s.core.v1.Service(
-            f"{name}-service",
-            metadata=cluster.metadata(service_name, "retraining-webhook"),
-            spec={"selector": selector, "ports": [{"name": "http", "port": TRIGGER_PORT, "targetPort": "http"}]},
-            opts=child(self),
-        )
-        k8s.apiextensions.CustomResource(
-            f"{name}-scrape",
-            api_version="monitoring.coreos.com/v1",
-            kind="ServiceMonitor",
-            metadata={
-                **cluster.metadata(service_name, "retraining-webhook"),
-                "labels": {**cluster.labels("retraining-webhook"), **cluster.target.prometheus_labels},
-            },
-            spec={
-                "selector": {"matchLabels": selector},
-                "namespaceSelector": {"matchNames": [cluster.namespace]},
-                "endpoints": [{"port": "http", "path": "/metrics", "interval": "15s"}],
-            },
-            opts=child(self),
-        )
+        service_monitor(self, cluster, f"{name}-scrape", service_name, "retraining-webhook")
         self.url = service.metadata["name"].apply(lambda n: f"http://{n}.{cluster.namespace}.svc:{TRIGGER_PORT}/alerts")
         self.register_outputs({"url": self.url})
