@@ -19,6 +19,7 @@ import pytest
 from mlops_dsl.aws.state import DynamoState
 from mlops_dsl.aws.trigger_function import Trigger, handler
 from tests.helpers.moto import client, moto_server
+from tests.helpers.pipelines import create_churn_pipeline, execution_parameters
 
 PIPELINE = "churn-prod-churn"
 ALARM = "churn-prod-churn-churn-feature-drift"
@@ -49,14 +50,8 @@ class Aws:
             BillingMode="PAY_PER_REQUEST",
         )
         self.sagemaker = client("sagemaker", endpoint)
-        role = client("iam", endpoint).create_role(RoleName=f"pipeline-{name}", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-        definition = {
-            "Version": "2020-12-01",
-            "Parameters": [{"Name": "TriggerReason", "Type": "String"}, {"Name": "RunId", "Type": "String"}],
-            "Steps": [],
-        }
         self.pipeline = f"{PIPELINE}-{name}"
-        self.sagemaker.create_pipeline(PipelineName=self.pipeline, PipelineDefinition=json.dumps(definition), RoleArn=role)
+        create_churn_pipeline(self.sagemaker, client("iam", endpoint), self.pipeline)
 
     def trigger(self, min_new_rows: int = 1) -> Trigger:
         """A fresh function instance (as a new Lambda invocation environment would be)."""
@@ -72,10 +67,7 @@ class Aws:
         return list(self.sagemaker.list_pipeline_executions(PipelineName=self.pipeline)["PipelineExecutionSummaries"])
 
     def parameters(self, arn: str) -> dict[str, str]:
-        return {
-            p["Name"]: p["Value"]
-            for p in self.sagemaker.list_pipeline_parameters_for_execution(PipelineExecutionArn=arn)["PipelineParameters"]
-        }
+        return execution_parameters(self.sagemaker, arn)
 
 
 def alarm(name: str = ALARM, at: datetime = T0, state: str = "ALARM") -> dict[str, Any]:

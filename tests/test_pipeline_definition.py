@@ -9,19 +9,18 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 
-from components.aws.pipeline_definition import PipelineInputs, build
+from components.aws.pipeline_definition import build
 from mlops_dsl.loader import ResolvedSpec, load_platform
 from mlops_dsl.spec import Gate
 from tests.helpers import sagemaker_reference
+from tests.helpers.aws_api import pipeline_definition_errors
+from tests.helpers.pipelines import churn_prod, inputs_for
 from tests.helpers.sagemaker_reference import variant
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def churn() -> ResolvedSpec:
-    return load_platform(ROOT / "examples/churn/platform.py", environment="prod")["prod"]
 
 
 def retail(region: str) -> ResolvedSpec:
@@ -54,31 +53,14 @@ def lower_is_better(spec: ResolvedSpec) -> ResolvedSpec:
 
 
 CASES: dict[str, Any] = {
-    "churn-prod": churn,
-    "churn in a VPC": lambda: variant(churn(), vpc=True),
-    "churn without a gate, approval automatic, no batch, no description": lambda: without_gate(churn()),
-    "churn gated on a lower-is-better metric": lambda: lower_is_better(churn()),
-    "churn with labels at a full S3 URI": lambda: labels_at_a_full_uri(churn()),
+    "churn-prod": churn_prod,
+    "churn in a VPC": lambda: variant(churn_prod(), vpc=True),
+    "churn without a gate, approval automatic, no batch, no description": lambda: without_gate(churn_prod()),
+    "churn gated on a lower-is-better metric": lambda: lower_is_better(churn_prod()),
+    "churn with labels at a full S3 URI": lambda: labels_at_a_full_uri(churn_prod()),
     "retail on AWS in us-east-1": lambda: retail("us-east-1"),
     "retail on AWS in cn-north-1, in a VPC": lambda: variant(retail("cn-north-1"), vpc=True),
 }
-
-
-def inputs_for(spec: ResolvedSpec, model_name: str) -> PipelineInputs:
-    model = spec.platform.model(model_name)
-    views = {ref.partition(":")[0] for ref in model.features}
-    return PipelineInputs(
-        role_arn=f"arn:aws:iam::123456789012:role/{model_name}-training",
-        image=spec.platform.image,
-        data_bucket="data-bucket",
-        artifacts_bucket="artifacts-bucket",
-        account_id="123456789012",
-        kms_key_arn="arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
-        spec_uri="s3://artifacts-bucket/spec/prod/platform.json",
-        pipeline=f"p-{model_name}",
-        group=f"g-{model_name}",
-        feature_groups={view: f"group-{view.replace('_', '-')}" for view in views},
-    )
 
 
 @pytest.mark.parametrize("case", list(CASES))
@@ -88,6 +70,56 @@ def test_every_definition_is_the_one_the_sagemaker_sdk_builds(case: str) -> None
         given = inputs_for(spec, model.name)
         ours = build(spec, model.name, given)
         assert ours == sagemaker_reference.build(spec, model.name, given), f"{case}: {model.name}"
+
+
+def sagemaker_model() -> Any:
+    """A client used only for botocore's SageMaker API model; it makes no calls."""
+    return boto3.client("sagemaker", region_name="eu-west-1", aws_access_key_id="t", aws_secret_access_key="t")
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_every_step_is_a_valid_aws_api_request_and_every_reference_resolves(case: str) -> None:
+    # A second check, independent of the SDK: each step against botocore's SageMaker model, and the
+    # steps, parameters and property files that run-time expressions name.
+    spec = CASES[case]()
+    for model in spec.platform.models:
+        assert pipeline_definition_errors(sagemaker_model(), build(spec, model.name, inputs_for(spec, model.name))) == []
+
+
+def test_the_api_check_finds_what_sagemaker_would_refuse() -> None:
+    spec = churn_prod()
+    good = json.loads(build(spec, "churn", inputs_for(spec, "churn")))
+    prepare, train = good["Steps"][:2]
+
+    def errors_after(change: Any) -> list[str]:
+        definition = json.loads(json.dumps(good))
+        change(definition)
+        return pipeline_definition_errors(sagemaker_model(), json.dumps(definition))
+
+    typo = errors_after(lambda d: d["Steps"][1]["Arguments"].update(OutputDataConfg=train["Arguments"]["OutputDataConfig"]))
+    assert len(typo) == 1 and "Steps.Train" in typo[0] and "OutputDataConfg" in typo[0]
+    missing = errors_after(lambda d: d["Steps"][0]["Arguments"].pop("RoleArn"))
+    assert len(missing) == 1 and "Steps.Prepare" in missing[0] and "RoleArn" in missing[0]
+    approval = errors_after(lambda d: d["Steps"][4]["Arguments"]["IfSteps"][0]["Arguments"].update(ModelApprovalStatus="Pending"))
+    assert approval == [
+        "Steps.Register-RegisterModel.Arguments.ModelApprovalStatus: 'Pending' is not one of "
+        "['Approved', 'PendingManualApproval', 'Rejected']"
+    ]
+    dangling = errors_after(
+        lambda d: d["Steps"][4]["Arguments"]["Conditions"][0]["LeftValue"]["Std:JsonGet"]["PropertyFile"].update(
+            Get="Steps.Evaluate.PropertyFiles.Metrics"
+        )
+    )
+    assert dangling == ["Steps.Gate: Steps.Evaluate.PropertyFiles.Metrics names no property file of Evaluate"]
+    undeclared = errors_after(lambda d: d["Parameters"].pop())
+    assert undeclared == ["Steps.Register-RegisterModel: Parameters.RunId names no declared parameter"]
+    no_step = errors_after(lambda d: d["Steps"][2].update(DependsOn=["Training"]))
+    assert no_step == ["Steps.Evaluate.DependsOn: no step 'Training'"]
+    twice = errors_after(lambda d: d["Steps"].append(json.loads(json.dumps(prepare))))
+    assert twice == ["step 'Prepare' is named twice"]
+    assert errors_after(lambda d: d.update(Version="2021-01-01")) == ["Version: '2021-01-01' is not '2020-12-01'"]
+    too_big = errors_after(lambda d: d["Steps"][2]["Arguments"]["Environment"].update(PADDING="x" * 1_048_576))
+    assert len(too_big) == 1 and "CreatePipeline takes at most 1048576" in too_big[0]
 
 
 def test_the_cases_cover_what_the_definition_varies_on() -> None:
@@ -135,7 +167,7 @@ print(json.dumps({"sdk": sorted(m for m in sys.modules if m.split(".")[0] in ("s
 def test_the_reference_builds_offline_and_each_definition_on_its_own() -> None:
     # The SDK's session is shared by every definition with the same region and bucket: a definition
     # must not carry anything from the ones built before it, or the comparisons above would drift.
-    spec = churn()
+    spec = churn_prod()
     churn_inputs = inputs_for(spec, "churn")
     other = dataclasses.replace(churn_inputs, role_arn="arn:aws:iam::123456789012:role/q", pipeline="other", group="other")
     first = sagemaker_reference.build(spec, "churn", churn_inputs)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,6 +9,7 @@ import pytest
 
 from mlops_dsl.retraining.backends import RunRequest, SageMakerPipelineBackend
 from tests.helpers.moto import client, moto_server
+from tests.helpers.pipelines import create_churn_pipeline, execution_parameters
 
 
 @pytest.fixture(scope="module")
@@ -20,21 +20,12 @@ def endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 def test_a_run_is_a_pipeline_execution_with_the_reason_as_a_parameter(endpoint: str) -> None:
     sagemaker = client("sagemaker", endpoint)
-    role = client("iam", endpoint).create_role(RoleName="pipeline", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-    definition = {
-        "Version": "2020-12-01",
-        "Parameters": [{"Name": "TriggerReason", "Type": "String"}, {"Name": "RunId", "Type": "String"}],
-        "Steps": [],
-    }
-    sagemaker.create_pipeline(PipelineName="churn-churn", PipelineDefinition=json.dumps(definition), RoleArn=role)
+    create_churn_pipeline(sagemaker, client("iam", endpoint), "churn-churn")
     backend = SageMakerPipelineBackend({"churn": "churn-churn"}, client=sagemaker)
 
     reference = backend.start(RunRequest("churn-20261124-120000-abcdef", "churn", "alert:churn-feature-drift (fired 11:59)"))
 
-    arn = reference.removeprefix("arn:")
-    parameters = {
-        p["Name"]: p["Value"] for p in sagemaker.list_pipeline_parameters_for_execution(PipelineExecutionArn=arn)["PipelineParameters"]
-    }
+    parameters = execution_parameters(sagemaker, reference.removeprefix("arn:"))
     assert parameters == {"TriggerReason": "alert:churn-feature-drift (fired 11:59)", "RunId": "churn-20261124-120000-abcdef"}
     # The emulator completes executions at once; the backend reads that back.
     assert backend.status("churn-20261124-120000-abcdef", reference).state == "succeeded"
