@@ -10,8 +10,8 @@ from pathlib import Path
 import pulumi
 
 from components import build_platform
-from mlops_dsl.loader import StackOverrides, load_platform
-from mlops_dsl.problems import SpecError
+from mlops_dsl.loading.loader import StackOverrides, load_platform
+from mlops_dsl.spec.problems import SpecError
 
 config = pulumi.Config()
 environment = config.require("environment")

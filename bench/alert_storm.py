@@ -46,7 +46,7 @@ import httpx  # noqa: E402
 import numpy as np  # noqa: E402
 
 from bench.machine import cpu_seconds, machine, pin  # noqa: E402
-from mlops_dsl.loader import load_platform, resolved_json  # noqa: E402
+from mlops_dsl.loading.loader import load_platform, resolved_json  # noqa: E402
 from tests.helpers.churn import SPEC  # noqa: E402
 from tests.helpers.processes import Process, free_port, mlops, wait_until  # noqa: E402
 

@@ -6,7 +6,7 @@ then serves it on 127.0.0.1 with
   (a) ``mlops serve`` (the churn example's local environment, as deployed:
       drift histograms, request metrics and 25% data capture on; it answers
       with the probability and the label, predicted on its fast path for
-      histogram gradient boosting, mlops_dsl/server/trees.py), and
+      histogram gradient boosting, mlops_dsl/runtime/server/trees.py), and
   (b) MLServer with its scikit-learn runtime, loading the same estimator saved
       with joblib and answering with ``predict`` (the label; scikit-learn
       computes the probabilities for it all the same). MLServer lives in its
@@ -78,11 +78,11 @@ Say = Callable[[str], None]
 
 def train_state(root: Path, say: Say) -> Path:
     """A state directory with version 1 of churn in production, trained by the real trainer (as the tests' fixture does)."""
-    from mlops_dsl.features import local_store
-    from mlops_dsl.loader import load_platform
-    from mlops_dsl.registry import ModelRegistry
-    from mlops_dsl.runtime import StatePaths
-    from mlops_dsl.trainer import train
+    from mlops_dsl.loading.loader import load_platform
+    from mlops_dsl.runtime.features import local_store
+    from mlops_dsl.runtime.registry import ModelRegistry
+    from mlops_dsl.runtime.state import StatePaths
+    from mlops_dsl.runtime.trainer import train
 
     say("training churn v1 (examples/churn, local environment) ...")
     started = time.monotonic()
@@ -109,8 +109,8 @@ def export_for_mlserver(state: Path, folder: Path, port: int, grpc_port: int, me
     """Save version 1's estimator with joblib and write MLServer's settings beside it; returns the input feature order."""
     import joblib
 
-    from mlops_dsl.registry import ModelRegistry
-    from mlops_dsl.runtime import StatePaths
+    from mlops_dsl.runtime.registry import ModelRegistry
+    from mlops_dsl.runtime.state import StatePaths
 
     loaded = ModelRegistry(StatePaths(state).registry_uri()).load(MODEL, "1")
     model_dir = folder / MODEL

@@ -6,7 +6,7 @@ from typing import Protocol
 
 import pulumi
 
-from mlops_dsl.loader import ResolvedSpec
+from mlops_dsl.loading.loader import ResolvedSpec
 from mlops_dsl.spec.environment import AwsTarget, KubernetesTarget, LocalTarget
 
 

@@ -1,5 +1,5 @@
 """``python -m mlops_dsl`` runs the ``mlops`` command line."""
 
-from mlops_dsl.cli import run
+from mlops_dsl.cli.main import run
 
 run()

@@ -36,10 +36,10 @@ from mlops_dsl import (
     Source,
     Training,
 )
-from mlops_dsl.loader import ResolvedSpec, resolve_data
-from mlops_dsl.overlay import apply_overrides
-from mlops_dsl.problems import Problem, SpecError
+from mlops_dsl.loading.loader import ResolvedSpec, resolve_data
+from mlops_dsl.loading.overlay import apply_overrides
 from mlops_dsl.spec.base import to_data
+from mlops_dsl.spec.problems import Problem, SpecError
 
 
 def base_platform() -> Platform:

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from mlops_dsl.pulumi_mocks import MockRun, run_stack, run_under_mocks
-from mlops_dsl.stack import Project, find_project
+from mlops_dsl.loading.stack import Project, find_project
+from mlops_dsl.review.mocks import MockRun, run_stack, run_under_mocks
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -56,7 +56,7 @@ def mock_program() -> Callable[..., MockRun]:
 @pytest.fixture(scope="session")
 def churn_local() -> Any:
     """The churn example resolved for its local environment."""
-    from mlops_dsl.loader import load_platform
+    from mlops_dsl.loading.loader import load_platform
 
     return load_platform(ROOT / "examples/churn/platform.py", environment="local")["local"]
 
@@ -67,10 +67,10 @@ def trained_state(tmp_path_factory: pytest.TempPathFactory, churn_local: Any) ->
 
     Trained once per session by the real trainer; tests that change state copy it.
     """
-    from mlops_dsl.features import local_store
-    from mlops_dsl.registry import ModelRegistry
-    from mlops_dsl.runtime import StatePaths
-    from mlops_dsl.trainer import train
+    from mlops_dsl.runtime.features import local_store
+    from mlops_dsl.runtime.registry import ModelRegistry
+    from mlops_dsl.runtime.state import StatePaths
+    from mlops_dsl.runtime.trainer import train
     from tests.helpers.churn import data_module
 
     paths = StatePaths(tmp_path_factory.mktemp("churn-state"))

@@ -7,7 +7,7 @@ import warnings
 
 import pytest
 
-from mlops_dsl.aws_images import UnknownImageRegionError, dns_suffix, model_monitor_image, model_monitor_regions
+from mlops_dsl.loading.aws_images import UnknownImageRegionError, dns_suffix, model_monitor_image, model_monitor_regions
 from tests.helpers.sagemaker_sdk import prepared
 
 REGIONS = model_monitor_regions()

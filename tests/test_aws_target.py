@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pulumi
 import pytest
 
 from components.aws import (
@@ -23,11 +24,11 @@ from components.aws import (
     TrainingPipeline,
 )
 from components.aws.context import UNSCOPED_ACTIONS
-from components.aws.functions import MODULES, PACKAGE
+from components.aws.functions import archive, archive_files
 from components.aws.names import LIMITS
-from mlops_dsl.loader import StackOverrides, load_platform
-from mlops_dsl.pulumi_mocks import MockRun, RecordedResource, Secret, reveal
-from mlops_dsl.stack import find_project, load_stack
+from mlops_dsl.loading.loader import StackOverrides, load_platform
+from mlops_dsl.loading.stack import find_project, load_stack
+from mlops_dsl.review.mocks import MockRun, RecordedResource, Secret, reveal
 from tests.conftest import STAND_IN_SECRETS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,7 +38,7 @@ STACKS = [s for s in PROJECT.stack_names() if load_stack(PROJECT, s).target.kind
 
 @pytest.fixture(scope="module")
 def runs() -> dict[str, MockRun]:
-    from mlops_dsl.pulumi_mocks import run_stack
+    from mlops_dsl.review.mocks import run_stack
 
     return {stack: run_stack(PROJECT, stack, secrets=STAND_IN_SECRETS) for stack in STACKS}
 
@@ -392,22 +393,41 @@ def test_component_type_tokens_are_pinned(component: type, token: str, runs: dic
     assert children, f"{token} has no children"
 
 
-def test_the_function_package_imports_without_the_specs_dependencies(tmp_path: Path) -> None:
-    (tmp_path / "mlops_dsl").mkdir()
-    (tmp_path / "mlops_dsl" / "__init__.py").write_text("")
-    for module in MODULES:
-        target = tmp_path / "mlops_dsl" / module
+def test_the_function_archive_is_the_aws_runtime_folder_and_the_contracts() -> None:
+    assert archive_files() == [
+        "__init__.py",
+        "aws/__init__.py",
+        "aws/batch_function.py",
+        "aws/deploy_function.py",
+        "aws/notify_function.py",
+        "aws/parquet_rows.py",
+        "aws/pipelines.py",
+        "aws/record_preprocessor.py",
+        "aws/state.py",
+        "aws/trigger_function.py",
+        "contracts/__init__.py",
+        "contracts/aws.py",
+        "contracts/retraining.py",
+        "spec/__init__.py",
+        "spec/durations.py",
+    ]
+    assert sorted(archive().assets) == [f"mlops_dsl/{name}" for name in archive_files()]
+
+
+def test_the_function_archive_imports_with_only_the_standard_library(tmp_path: Path) -> None:
+    for name, asset in archive().assets.items():
+        target = tmp_path / name
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text((PACKAGE / module).read_text())
+        target.write_text(asset.text if isinstance(asset, pulumi.StringAsset) else Path(asset.path).read_text())
     script = (
         "import sys\n"
-        "for name in ('trigger_function', 'deploy_function', 'batch_function'):\n"
+        "for name in ('trigger_function', 'deploy_function', 'batch_function', 'notify_function', 'pipelines'):\n"
         "    __import__(f'mlops_dsl.aws.{name}')\n"
-        "heavy = sorted(m for m in ('pydantic', 'pandas', 'numpy', 'mlflow', 'croniter') if m in sys.modules)\n"
-        "print(heavy)\n"
+        "outside = sorted({m.split('.')[0] for m in sys.modules} - set(sys.stdlib_module_names) - {'mlops_dsl', '__main__'})\n"
+        "print(outside)\n"
     )
     result = subprocess.run(
-        [sys.executable, "-I", "-c", f"import sys; sys.path.insert(0, {str(tmp_path)!r}); " + script],
+        [sys.executable, "-I", "-S", "-c", f"import sys; sys.path.insert(0, {str(tmp_path)!r}); " + script],
         capture_output=True,
         text=True,
         timeout=60,

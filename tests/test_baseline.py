@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mlops_dsl.baseline import distribution, drift_score, ks, psi
+from mlops_dsl.runtime.baseline import distribution, drift_score, ks, psi
 
 
 def test_a_baseline_has_equally_populated_bins() -> None:

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from mlops_dsl.canary import CanaryController
-from mlops_dsl.loader import StackOverrides, load_platform
-from mlops_dsl.registry import CANARY, PRODUCTION, ModelRegistry
-from mlops_dsl.runtime import StatePaths
+from mlops_dsl.loading.loader import StackOverrides, load_platform
+from mlops_dsl.runtime.monitors.canary import CanaryController
+from mlops_dsl.runtime.registry import CANARY, PRODUCTION, ModelRegistry
+from mlops_dsl.runtime.state import StatePaths
 from tests.helpers.churn import SPEC, copy_state, register_canary
 
 CANARY_SPEC = {"percent": 10, "bake_time": "10m", "rollback_on": ["churn-error-rate", "churn-latency-p99"]}

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from mlops_dsl.cli import main
+from mlops_dsl.cli.main import main
 
 CORPUS = Path(__file__).parent / "corpus"
 CASES = sorted(p for p in CORPUS.glob("*.py") if not p.name.startswith("_"))

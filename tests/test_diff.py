@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from mlops_dsl.cli import main
-from mlops_dsl.diff import diff_plans, forces_replacement, load_plan, render_markdown, render_text
-from mlops_dsl.plan import render
+from mlops_dsl.cli.main import main
+from mlops_dsl.review.diff import diff_plans, forces_replacement, load_plan, render_markdown, render_text
+from mlops_dsl.review.plan import render
 from tests.helpers.plans import plan_of, resource, seeded_stack
 
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"

@@ -17,7 +17,7 @@ import httpx
 import numpy as np
 import pytest
 
-from mlops_dsl.loader import StackOverrides, load_platform, resolved_json
+from mlops_dsl.loading.loader import StackOverrides, load_platform, resolved_json
 from tests.helpers.churn import SPEC, copy_state, data_module
 from tests.helpers.processes import Process, free_port, mlops, wait_until
 

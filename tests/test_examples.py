@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from mlops_dsl.loader import load_platform
-from mlops_dsl.stack import Project, load_stack
+from mlops_dsl.loading.loader import load_platform
+from mlops_dsl.loading.stack import Project, load_stack
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = sorted(ROOT.glob("examples/*/platform.py"))
@@ -63,7 +63,7 @@ def test_the_readme_short_spec_is_valid(tmp_path: Path) -> None:
 
 
 def test_a_resolved_environment_round_trips_through_json(tmp_path: Path) -> None:
-    from mlops_dsl.loader import resolved_json
+    from mlops_dsl.loading.loader import resolved_json
 
     for environment in ("local", "prod"):
         resolved = load_platform(ROOT / "examples/churn/platform.py", environment=environment)[environment]
@@ -74,7 +74,7 @@ def test_a_resolved_environment_round_trips_through_json(tmp_path: Path) -> None
 
 
 def test_a_json_spec_that_is_not_json_is_one_problem(tmp_path: Path) -> None:
-    from mlops_dsl.problems import SpecError
+    from mlops_dsl.spec.problems import SpecError
 
     (tmp_path / "spec.json").write_text("{nope")
     with pytest.raises(SpecError) as error:

@@ -15,12 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from mlops_dsl.cli import main
-from mlops_dsl.graph import platform_graph, to_mermaid
-from mlops_dsl.graph.model import PlatformGraph
-from mlops_dsl.graph.resources import PART_OF_COMPONENT, resource_groups, short_type
-from mlops_dsl.loader import ResolvedSpec, load_platform
-from mlops_dsl.pulumi_mocks import MockRun
+from mlops_dsl.cli.main import main
+from mlops_dsl.loading.loader import ResolvedSpec, load_platform
+from mlops_dsl.review.graph import platform_graph, to_mermaid
+from mlops_dsl.review.graph.model import PlatformGraph
+from mlops_dsl.review.graph.resources import PART_OF_COMPONENT, resource_groups, short_type
+from mlops_dsl.review.mocks import MockRun
 from mlops_dsl.spec.monitoring import ModelQuality
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -34,10 +34,10 @@ from components.kubernetes import (
     TrainingArgs,
 )
 from components.kubernetes.context import Cluster
-from mlops_dsl.alerting import promtool_tests
-from mlops_dsl.loader import StackOverrides, load_platform
-from mlops_dsl.pulumi_mocks import MockRun, Secret, kubernetes_manifests, reveal
-from mlops_dsl.stack import Project, load_stack
+from mlops_dsl.loading.loader import StackOverrides, load_platform
+from mlops_dsl.loading.stack import Project, load_stack
+from mlops_dsl.rendering.alerting import promtool_tests
+from mlops_dsl.review.mocks import MockRun, Secret, kubernetes_manifests, reveal
 from tests.helpers.kubernetes import KUBERNETES_VERSIONS, alertmanager_config_from, builtin_errors, custom_results
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -51,7 +51,7 @@ SECRETS = {
 
 
 def kubernetes_stacks() -> list[str]:
-    from mlops_dsl.stack import find_project
+    from mlops_dsl.loading.stack import find_project
 
     project = find_project(ROOT)
     return [s for s in project.stack_names() if load_stack(project, s).target.kind == "kubernetes"]
@@ -62,8 +62,8 @@ STACKS = kubernetes_stacks()
 
 @pytest.fixture(scope="module")
 def runs() -> dict[str, MockRun]:
-    from mlops_dsl.pulumi_mocks import run_stack
-    from mlops_dsl.stack import find_project
+    from mlops_dsl.loading.stack import find_project
+    from mlops_dsl.review.mocks import run_stack
 
     project = find_project(ROOT)
     return {stack: run_stack(project, stack, secrets=SECRETS) for stack in STACKS}

@@ -30,8 +30,8 @@ import pytest
 
 from mlops_dsl.local.status import collect
 from mlops_dsl.local.up import resolve
-from mlops_dsl.registry import ModelRegistry
-from mlops_dsl.trainer import better
+from mlops_dsl.runtime.registry import ModelRegistry
+from mlops_dsl.runtime.trainer import better
 from tests.helpers.local import copy_example, free_base_port, mlops, traffic_module
 from tests.helpers.processes import wait_until
 

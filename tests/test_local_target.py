@@ -194,7 +194,7 @@ def test_status_and_down_before_any_up(example: Path, tmp_path: Path) -> None:
 def test_importing_feast_leaves_the_environment_services_inherit_alone() -> None:
     # Feast points prometheus_client at a temporary directory through the environment; the services
     # `mlops up` starts after preparing the feature store would inherit it and fail on every request.
-    code = "import os, mlops_dsl.features; print(sorted(k for k in os.environ if k.startswith('PROMETHEUS_MULTIPROC')))"
+    code = "import os, mlops_dsl.runtime.features; print(sorted(k for k in os.environ if k.startswith('PROMETHEUS_MULTIPROC')))"
     env = {k: v for k, v in os.environ.items() if not k.startswith("PROMETHEUS_MULTIPROC")}
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
     assert result.stdout.strip() == "[]"

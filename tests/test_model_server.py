@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 import tritonclient.http as triton
 
-from mlops_dsl.registry import ModelRegistry
-from mlops_dsl.runtime import StatePaths
+from mlops_dsl.runtime.registry import ModelRegistry
+from mlops_dsl.runtime.state import StatePaths
 from tests.helpers.churn import SPEC, copy_state, data_module, register_copy
 from tests.helpers.processes import Process, free_port, mlops, wait_until
 

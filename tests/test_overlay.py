@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlops_dsl.overlay import apply_overrides
+from mlops_dsl.loading.overlay import apply_overrides
 
 
 def base() -> dict[str, Any]:

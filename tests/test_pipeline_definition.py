@@ -13,7 +13,7 @@ import boto3
 import pytest
 
 from components.aws.pipeline_definition import build
-from mlops_dsl.loader import ResolvedSpec, load_platform
+from mlops_dsl.loading.loader import ResolvedSpec, load_platform
 from mlops_dsl.spec import Gate
 from tests.helpers import sagemaker_reference
 from tests.helpers.aws_api import pipeline_definition_errors
@@ -146,8 +146,8 @@ def refuse(*args, **kwargs):
     raise OSError("network access attempted")
 socket.socket.connect = refuse
 socket.create_connection = refuse
-from mlops_dsl.pulumi_mocks import run_stack
-from mlops_dsl.stack import find_project
+from mlops_dsl.review.mocks import run_stack
+from mlops_dsl.loading.stack import find_project
 from tests.conftest import STAND_IN_SECRETS
 run = run_stack(find_project(), "churn-prod", secrets=STAND_IN_SECRETS)
 [pipeline] = run.of_type("aws:sagemaker/pipeline:Pipeline")

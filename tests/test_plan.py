@@ -13,9 +13,9 @@ from typing import Any
 import pulumi
 import pytest
 
-from mlops_dsl.cli import main
-from mlops_dsl.plan import KNOWN_AFTER_APPLY, SECRET, UNKNOWN_ACCOUNT, UNKNOWN_TOKEN, _Normalizer, stand_in
-from mlops_dsl.pulumi_mocks import Secret
+from mlops_dsl.cli.main import main
+from mlops_dsl.review.mocks import Secret
+from mlops_dsl.review.plan import KNOWN_AFTER_APPLY, SECRET, UNKNOWN_ACCOUNT, UNKNOWN_TOKEN, _Normalizer, stand_in
 from tests.helpers.plans import ROOT, of_type, plan_of, plan_text, resource
 
 

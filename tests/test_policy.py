@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from mlops_dsl.retraining.policy import Event, History, Limits, decide
+from mlops_dsl.contracts.retraining import Event, History, Limits, decide
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 LIMITS = Limits(cooldown=timedelta(hours=6), dedup_window=timedelta(hours=1), max_concurrent_runs=1)

@@ -1,6 +1,6 @@
 """Policy gates on plans: every rule catches its seeded violation, the stacks plan clean, waivers need reasons.
 
-(tests/test_policy.py is the retraining policy; this is the deployment policy of :mod:`mlops_dsl.policy`.)
+(tests/test_policy.py is the retraining policy; this is the deployment policy of :mod:`mlops_dsl.review.policy.gates`.)
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from mlops_dsl.cli import main
-from mlops_dsl.plan import SECRET, stand_in
-from mlops_dsl.policy import RULES, Waiver, evaluate, read_waivers
-from mlops_dsl.problems import SpecError
+from mlops_dsl.cli.main import main
+from mlops_dsl.review.plan import SECRET, stand_in
+from mlops_dsl.review.policy.gates import RULES, Waiver, evaluate, read_waivers
+from mlops_dsl.spec.problems import SpecError
 from tests.helpers.plans import ROOT, of_type, plan_of, project_with_stacks, resource, seeded_stack
 
 Plan = dict[str, Any]
@@ -220,7 +220,7 @@ def test_seeded_kubernetes_stack_with_a_waiver(seeded: Path) -> None:
 def test_plan_exits_1_on_a_violation_and_shows_the_waiver(
     seeded: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr("mlops_dsl.cli.find_project", lambda: project_with_stacks(seeded))
+    monkeypatch.setattr("mlops_dsl.cli.main.find_project", lambda: project_with_stacks(seeded))
     assert main(["plan", "--stack", "retail-prod"]) == 1
     out, err = capsys.readouterr()
     assert err == ""
@@ -501,7 +501,7 @@ def test_plan_with_a_waiver_without_reason_exits_2_in_one_line(
         "config:\n  mlops:spec: examples/churn/platform.py\n  mlops:environment: dev\n"
         "  mlops:waivers:\n    - rule: prod-serving-replicas\n      resource: churn-churn-deployment\n",
     )
-    monkeypatch.setattr("mlops_dsl.cli.find_project", lambda: project_with_stacks(stacks))
+    monkeypatch.setattr("mlops_dsl.cli.main.find_project", lambda: project_with_stacks(stacks))
     assert main(["plan", "--stack", "churn-dev"]) == 2
     out, err = capsys.readouterr()
     assert out == ""

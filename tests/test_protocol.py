@@ -8,7 +8,7 @@ import numpy as np
 import orjson
 import pytest
 
-from mlops_dsl.server.protocol import RequestError, decode, encode
+from mlops_dsl.runtime.server.protocol import RequestError, decode, encode
 
 FEATURES = ["tenure", "sessions", "charges"]
 OUTPUTS = ["probability", "label"]

@@ -13,9 +13,9 @@ import pytest
 
 from components.aws import AwsPlatform, AwsPlatformArgs
 from components.kubernetes import KubernetesPlatform, KubernetesPlatformArgs
-from mlops_dsl.loader import ResolvedSpec, load_platform
-from mlops_dsl.pulumi_mocks import MockRun, OutstandingOutputs, RecordedResource, run_under_mocks
-from mlops_dsl.stack import Project, read_stack
+from mlops_dsl.loading.loader import ResolvedSpec, load_platform
+from mlops_dsl.loading.stack import Project, read_stack
+from mlops_dsl.review.mocks import MockRun, OutstandingOutputs, RecordedResource, run_under_mocks
 
 ROOT = Path(__file__).resolve().parents[1]
 STACKS = sorted(p.name[7:-5] for p in (ROOT / "stacks").glob("Pulumi.*.yaml"))

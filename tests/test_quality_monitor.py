@@ -18,11 +18,11 @@ import sklearn.metrics as sk
 import yaml
 from prometheus_client import CollectorRegistry
 
-from mlops_dsl.alerting import rule_groups
-from mlops_dsl.loader import StackOverrides, load_platform, resolved_json
-from mlops_dsl.quality_monitor import LABEL, QualityMonitor, captured_predictions, join_labels, read_labels
-from mlops_dsl.runtime import StatePaths
-from mlops_dsl.server.capture import Capture
+from mlops_dsl.loading.loader import StackOverrides, load_platform, resolved_json
+from mlops_dsl.rendering.alerting import rule_groups
+from mlops_dsl.runtime.monitors.quality import LABEL, QualityMonitor, captured_predictions, join_labels, read_labels
+from mlops_dsl.runtime.server.capture import Capture
+from mlops_dsl.runtime.state import StatePaths
 from mlops_dsl.spec.platform import Platform
 from mlops_dsl.spec.serving import DataCapture
 from mlops_dsl.spec.training import CLASSIFICATION_METRICS, REGRESSION_METRICS

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from mlops_dsl.features import local_store
-from mlops_dsl.loader import load_platform
-from mlops_dsl.registry import ModelRegistry
-from mlops_dsl.runtime import StatePaths
+from mlops_dsl.loading.loader import load_platform
+from mlops_dsl.runtime.features import local_store
+from mlops_dsl.runtime.registry import ModelRegistry
+from mlops_dsl.runtime.state import StatePaths
 from tests.helpers.churn import SPEC, copy_state, data_module
 from tests.helpers.processes import mlops
 

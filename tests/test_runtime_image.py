@@ -26,7 +26,7 @@ def test_the_image_installs_the_pinned_runtime_and_runs_mlops_as_non_root() -> N
     [entrypoint] = [value for kind, value in steps if kind == "ENTRYPOINT"]
     assert entrypoint == '["mlops"]'
     scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
-    assert scripts["mlops"] == "mlops_dsl.cli:run"
+    assert scripts["mlops"] == "mlops_dsl.cli.main:run"
 
 
 def test_the_image_copies_everything_the_package_needs() -> None:

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from mlops_dsl.retraining.backends import RunRequest, SageMakerPipelineBackend
+from mlops_dsl.aws.pipelines import SageMakerPipelineBackend
+from mlops_dsl.contracts.retraining import RunRequest
 from tests.helpers.moto import client, moto_server
 from tests.helpers.pipelines import create_churn_pipeline, execution_parameters
 

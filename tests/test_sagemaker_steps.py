@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlops_dsl.aws import steps
-from mlops_dsl.loader import StackOverrides, load_platform
+from mlops_dsl.loading.loader import StackOverrides, load_platform
+from mlops_dsl.runtime import sagemaker_steps as steps
 from tests.helpers.churn import SPEC, data_module
 from tests.helpers.processes import Process, free_port, mlops
 
@@ -120,7 +120,7 @@ def test_a_step_that_fails_validation_fails_the_job_with_its_reason(pipeline: Pa
     processing = step_dir(pipeline, "processing")
     os.symlink(processing / "input", tmp_path / "input")
     spec_file = tmp_path / "spec.json"
-    from mlops_dsl.loader import resolved_json
+    from mlops_dsl.loading.loader import resolved_json
 
     spec_file.write_text(resolved_json(prod({"models.churn.training.data_validation.min_rows": 10**7})))
     result = subprocess.run(
@@ -134,7 +134,7 @@ def test_a_step_that_fails_validation_fails_the_job_with_its_reason(pipeline: Pa
 
 
 def test_the_endpoint_container_serves_ping_and_invocations(pipeline: Path, tmp_path: Path) -> None:
-    from mlops_dsl.loader import resolved_json
+    from mlops_dsl.loading.loader import resolved_json
 
     spec_file = tmp_path / "spec.json"
     spec_file.write_text(resolved_json(prod()))

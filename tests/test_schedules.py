@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mlops_dsl.schedules import UnsupportedScheduleError, eventbridge_cron
+from mlops_dsl.spec.schedules import UnsupportedScheduleError, eventbridge_cron
 
 
 @pytest.mark.parametrize(

@@ -9,13 +9,13 @@ from pathlib import Path
 from prometheus_client import CollectorRegistry
 from starlette.testclient import TestClient
 
-from mlops_dsl.loader import StackOverrides, load_platform
-from mlops_dsl.registry import ModelRegistry
-from mlops_dsl.runtime import StatePaths
-from mlops_dsl.server.app import ServerSettings, create_app
-from mlops_dsl.server.capture import Capture
-from mlops_dsl.server.metrics import ServerMetrics
-from mlops_dsl.server.slots import ModelSlots
+from mlops_dsl.loading.loader import StackOverrides, load_platform
+from mlops_dsl.runtime.registry import ModelRegistry
+from mlops_dsl.runtime.server.app import ServerSettings, create_app
+from mlops_dsl.runtime.server.capture import Capture
+from mlops_dsl.runtime.server.metrics import ServerMetrics
+from mlops_dsl.runtime.server.slots import ModelSlots
+from mlops_dsl.runtime.state import StatePaths
 from tests.helpers.churn import SPEC, copy_state, data_module, register_canary
 
 CANARY_SPEC = {"percent": 30, "bake_time": "5m", "rollback_on": ["churn-error-rate"]}

@@ -7,9 +7,9 @@ import pytest
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 from sklearn.linear_model import LogisticRegression
 
-from mlops_dsl.registry import LoadedModel
-from mlops_dsl.server.app import predict
-from mlops_dsl.server.trees import SMALL_BATCH, CompiledTrees, compile_trees, probe_rows
+from mlops_dsl.runtime.registry import LoadedModel
+from mlops_dsl.runtime.server.app import predict
+from mlops_dsl.runtime.server.trees import SMALL_BATCH, CompiledTrees, compile_trees, probe_rows
 
 
 def data(rows: int = 600, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

@@ -9,8 +9,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from mlops_dsl.cli import main
-from mlops_dsl.loader import import_declaration
+from mlops_dsl.cli.main import main
+from mlops_dsl.loading.loader import import_declaration
 from mlops_dsl.spec.base import to_data
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from mlops_dsl.features import local_store
-from mlops_dsl.loader import StackOverrides, load_platform
-from mlops_dsl.registry import CANARY, PRODUCTION, ModelRegistry
-from mlops_dsl.runtime import StatePaths
-from mlops_dsl.trainer import CRASH_ENV, TrainResult, train
+from mlops_dsl.loading.loader import StackOverrides, load_platform
+from mlops_dsl.runtime.features import local_store
+from mlops_dsl.runtime.registry import CANARY, PRODUCTION, ModelRegistry
+from mlops_dsl.runtime.state import StatePaths
+from mlops_dsl.runtime.trainer import CRASH_ENV, TrainResult, train
 from tests.helpers.churn import SPEC, copy_state, data_module
 from tests.helpers.processes import mlops
 

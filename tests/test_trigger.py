@@ -14,11 +14,12 @@ import pandas as pd
 import pytest
 from starlette.testclient import TestClient
 
-from mlops_dsl.loader import StackOverrides, load_platform
-from mlops_dsl.retraining.alertmanager import Notification, signature
-from mlops_dsl.retraining.backends import KubernetesJobBackend, LocalProcessBackend, RunRequest
-from mlops_dsl.retraining.service import RetrainingTrigger, create_app
-from mlops_dsl.retraining.store import StoreError, TriggerStore
+from mlops_dsl.contracts.retraining import RunRequest
+from mlops_dsl.loading.loader import StackOverrides, load_platform
+from mlops_dsl.runtime.retraining.alertmanager import Notification, signature
+from mlops_dsl.runtime.retraining.backends import KubernetesJobBackend, LocalProcessBackend
+from mlops_dsl.runtime.retraining.service import RetrainingTrigger, create_app
+from mlops_dsl.runtime.retraining.store import StoreError, TriggerStore
 from tests.helpers.churn import SPEC
 from tests.helpers.processes import wait_until
 

@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
-from mlops_dsl.loader import StackOverrides, load_platform, resolved_json
+from mlops_dsl.loading.loader import StackOverrides, load_platform, resolved_json
 from tests.helpers.churn import SPEC
 from tests.helpers.processes import Process, free_port, mlops, wait_until
 

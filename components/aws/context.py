@@ -16,7 +16,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.aws.names import Names
-from mlops_dsl.loader import ResolvedSpec
+from mlops_dsl.loading.loader import ResolvedSpec
 from mlops_dsl.spec.environment import AwsTarget
 
 # Actions AWS does not scope to a resource: they may (and must) use Resource "*".

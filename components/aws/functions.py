@@ -1,8 +1,10 @@
-"""The code of the platform's Lambda functions, packaged from this project's own files.
+"""The code of the platform's Lambda functions: the AWS runtime folder, packaged as it is.
 
-Only the modules a function imports go in (they need the standard library and
-boto3, which Lambda provides); a stub package ``__init__`` keeps the spec's
-pydantic models out.
+The archive holds every module of :mod:`mlops_dsl.aws` and of :mod:`mlops_dsl.contracts`,
+and the spec's durations (stdlib only; the retraining decisions format durations with
+it). They need only the standard library and boto3, which Lambda provides
+(import-linter holds them to that); stub package ``__init__`` files keep the spec's
+pydantic models out. tests/test_aws_target.py lists the archive's contents.
 """
 
 from __future__ import annotations
@@ -16,27 +18,29 @@ import pulumi_aws as aws
 from components.aws.context import Account, statement
 
 PACKAGE = Path(__file__).resolve().parents[2] / "mlops_dsl"
-MODULES = (
-    "durations.py",
-    "retraining/__init__.py",
-    "retraining/policy.py",
-    "retraining/backends.py",
-    "aws/__init__.py",
-    "aws/state.py",
-    "aws/parquet_rows.py",
-    "aws/trigger_function.py",
-    "aws/deploy_function.py",
-    "aws/batch_function.py",
-    "aws/notify_function.py",
-)
+FOLDERS = ("aws", "contracts")
+"""The folders the archive ships whole: the functions and what they share with the runtime."""
+VALUE_TYPES = ("spec/durations.py",)
+"""Single stdlib-only modules of other layers that the contracts import."""
+STUB_PACKAGES = ("__init__.py", "spec/__init__.py")
+"""Package files replaced by a docstring, so importing a module below them imports nothing else."""
 RUNTIME = "python3.12"
+
+
+def archive_files() -> list[str]:
+    """The archive's files, as paths under ``mlops_dsl/``, sorted."""
+    files = [str(path.relative_to(PACKAGE)) for folder in FOLDERS for path in (PACKAGE / folder).glob("*.py")]
+    return sorted([*files, *VALUE_TYPES, *STUB_PACKAGES])
 
 
 def archive() -> pulumi.AssetArchive:
     """The zip every platform function runs from (each with its own handler)."""
-    assets: dict[str, pulumi.Asset | pulumi.Archive] = {"mlops_dsl/__init__.py": pulumi.StringAsset('"""mlops-dsl functions."""\n')}
-    for module in MODULES:
-        assets[f"mlops_dsl/{module}"] = pulumi.FileAsset(str(PACKAGE / module))
+    assets: dict[str, pulumi.Asset | pulumi.Archive] = {}
+    for name in archive_files():
+        if name in STUB_PACKAGES:
+            assets[f"mlops_dsl/{name}"] = pulumi.StringAsset('"""mlops-dsl functions."""\n')
+        else:
+            assets[f"mlops_dsl/{name}"] = pulumi.FileAsset(str(PACKAGE / name))
     return pulumi.AssetArchive(assets)
 
 

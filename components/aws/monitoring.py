@@ -19,7 +19,7 @@ import pulumi_aws as aws
 from components.aws.context import Account
 from components.aws.functions import allow_invoke, function
 from components.aws.serving import QUALITY_METRICS
-from mlops_dsl.alerting import channels_of
+from mlops_dsl.rendering.alerting import channels_of
 from mlops_dsl.spec.base import format_duration
 from mlops_dsl.spec.monitoring import DataDrift, ErrorRate, Latency, ModelQuality, PredictionDrift
 from mlops_dsl.spec.platform import Model

@@ -29,7 +29,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from mlops_dsl.aws_images import model_monitor_image
+from mlops_dsl.loading.aws_images import model_monitor_image
 from mlops_dsl.spec.training import LOWER_IS_BETTER
 
 VERSION = "2020-12-01"

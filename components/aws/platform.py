@@ -22,9 +22,9 @@ from components.aws.retraining import RetrainingTrigger, RetrainingTriggerArgs
 from components.aws.serving import ModelServing, ModelServingArgs
 from components.aws.storage import Storage, StorageArgs
 from components.aws.training import TrainingPipeline, TrainingPipelineArgs
-from mlops_dsl.loader import ResolvedSpec
+from mlops_dsl.loading.loader import ResolvedSpec
+from mlops_dsl.loading.stack import secret_names
 from mlops_dsl.spec.environment import AwsTarget
-from mlops_dsl.stack import secret_names
 
 # Every key action, named (a key policy needs them for its own account; no wildcard).
 KEY_ADMINISTRATION = [

@@ -16,8 +16,8 @@ import pulumi_aws as aws
 
 from components.aws.context import Account, statement
 from components.aws.functions import function, invoke_on
-from mlops_dsl.schedules import eventbridge_cron
 from mlops_dsl.spec.retraining import OnAlert, OnNewData, OnSchedule
+from mlops_dsl.spec.schedules import eventbridge_cron
 
 
 @dataclass(frozen=True)

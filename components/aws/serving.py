@@ -19,7 +19,7 @@ import pulumi_aws as aws
 
 from components.aws.context import Account, statement
 from components.aws.training import image_pull_statements
-from mlops_dsl.aws_images import model_monitor_image
+from mlops_dsl.loading.aws_images import model_monitor_image
 from mlops_dsl.spec.feature_store import column_of
 from mlops_dsl.spec.monitoring import ModelQuality
 from mlops_dsl.spec.platform import Model

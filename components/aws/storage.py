@@ -15,7 +15,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.aws.context import Account, as_json
-from mlops_dsl.loader import resolved_json
+from mlops_dsl.loading.loader import resolved_json
 
 RECORD_PREPROCESSOR = Path(__file__).resolve().parents[2] / "mlops_dsl" / "aws" / "record_preprocessor.py"
 

@@ -10,8 +10,8 @@ import pulumi_aws as aws
 
 from components.aws.context import Account, statement
 from components.aws.pipeline_definition import PipelineInputs, build
-from mlops_dsl.schedules import eventbridge_cron
 from mlops_dsl.spec.platform import Model
+from mlops_dsl.spec.schedules import eventbridge_cron
 
 ECR_IMAGE = re.compile(
     r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(\.cn)?/(?P<repository>[a-z0-9._/-]+?)(:[\w.-]+|@sha256:[0-9a-f]{64})$"

@@ -12,7 +12,7 @@ from typing import Any
 
 import pulumi
 
-from mlops_dsl.loader import ResolvedSpec
+from mlops_dsl.loading.loader import ResolvedSpec
 from mlops_dsl.spec.environment import KubernetesTarget
 from mlops_dsl.spec.training import Resources
 

@@ -9,7 +9,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.kubernetes.context import Cluster, child
-from mlops_dsl.loader import resolved_json
+from mlops_dsl.loading.loader import resolved_json
 
 
 @dataclass(frozen=True)

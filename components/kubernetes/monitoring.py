@@ -11,7 +11,7 @@ import pulumi_kubernetes as k8s
 
 from components.kubernetes.context import MONITOR_PORT, TMP_VOLUME, Cluster, child, container, http_probe
 from components.kubernetes.workloads import service_monitor, single_replica_service
-from mlops_dsl.alerting import DEFAULT_RECEIVER, WEBHOOK_RECEIVER, routes, rule_groups
+from mlops_dsl.rendering.alerting import DEFAULT_RECEIVER, WEBHOOK_RECEIVER, routes, rule_groups
 from mlops_dsl.spec.base import format_duration
 from mlops_dsl.spec.training import Resources
 

@@ -16,9 +16,9 @@ from components.kubernetes.registry import DATABASE_PASSWORD, ModelRegistry, Mod
 from components.kubernetes.retraining import RetrainingWebhook, RetrainingWebhookArgs
 from components.kubernetes.serving import ModelServing, ModelServingArgs
 from components.kubernetes.training import Training, TrainingArgs
-from mlops_dsl.loader import ResolvedSpec
+from mlops_dsl.loading.loader import ResolvedSpec
+from mlops_dsl.loading.stack import secret_names
 from mlops_dsl.spec.environment import KubernetesTarget
-from mlops_dsl.stack import secret_names
 
 
 @dataclass(frozen=True)

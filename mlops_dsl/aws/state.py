@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from mlops_dsl.retraining.policy import History
+from mlops_dsl.contracts.retraining import History
 
 
 class ConflictError(Exception):

@@ -34,9 +34,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from mlops_dsl.aws.parquet_rows import NotParquetError, object_rows
+from mlops_dsl.aws.pipelines import SageMakerPipelineBackend
 from mlops_dsl.aws.state import ConflictError, DynamoState
-from mlops_dsl.retraining.backends import RunRequest, SageMakerPipelineBackend
-from mlops_dsl.retraining.policy import Decision, Event, Limits, decide
+from mlops_dsl.contracts.retraining import Decision, Event, Limits, RunRequest, decide
 
 log = logging.getLogger("mlops.trigger")
 log.setLevel(logging.INFO)

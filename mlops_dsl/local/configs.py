@@ -1,6 +1,6 @@
 """Prometheus and Alertmanager configuration for the local target.
 
-The alert rules and the routing tree come from :mod:`mlops_dsl.alerting`, the
+The alert rules and the routing tree come from :mod:`mlops_dsl.rendering.alerting`, the
 same functions the Kubernetes target wraps in PrometheusRule and
 AlertmanagerConfig resources, so the two targets cannot disagree. What is
 local: static scrape targets, and secrets as files in the state directory.
@@ -20,8 +20,8 @@ from typing import Any
 
 import yaml
 
-from mlops_dsl.alerting import alertmanager_config, rule_groups
 from mlops_dsl.local.layout import SCRAPE_INTERVAL, LocalPlatform, secret_env_name
+from mlops_dsl.rendering.alerting import alertmanager_config, rule_groups
 from mlops_dsl.spec.base import format_duration
 from mlops_dsl.spec.platform import Platform
 

@@ -15,10 +15,10 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mlops_dsl.loader import ResolvedSpec
-from mlops_dsl.problems import Problem, SpecError
-from mlops_dsl.runtime import StatePaths
+from mlops_dsl.loading.loader import ResolvedSpec
+from mlops_dsl.runtime.state import StatePaths
 from mlops_dsl.spec.environment import LocalTarget
+from mlops_dsl.spec.problems import Problem, SpecError
 
 # Port offsets from LocalTarget.base_port.
 OFFSETS = {"model-server": 0, "drift-monitor": 1, "retraining-trigger": 2, "prometheus": 10, "alertmanager": 11}

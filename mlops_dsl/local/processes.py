@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from mlops_dsl.local.layout import Service
-from mlops_dsl.problems import Problem, SpecError
+from mlops_dsl.spec.problems import Problem, SpecError
 
 STATE_FILE = "processes.json"
 

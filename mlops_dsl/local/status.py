@@ -80,7 +80,7 @@ def _alerts(local: LocalPlatform, running: bool) -> list[dict[str, Any]]:
 
 def collect(local: LocalPlatform) -> dict[str, Any]:
     """The status as data (what ``mlops status --json`` prints)."""
-    from mlops_dsl.registry import PRODUCTION, ModelRegistry
+    from mlops_dsl.runtime.registry import PRODUCTION, ModelRegistry
 
     services = _services(local)
     registry = ModelRegistry(local.paths.registry_uri()) if (local.paths.root / "registry").exists() else None

@@ -28,14 +28,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from mlops_dsl.loader import ResolvedSpec, load_platform, resolved_json
+from mlops_dsl.loading.loader import ResolvedSpec, load_platform, resolved_json
 from mlops_dsl.local.configs import render
 from mlops_dsl.local.layout import OFFSETS, START_ORDER, LocalPlatform, Service
 from mlops_dsl.local.processes import Processes, ServiceFailedError, port_in_use
 from mlops_dsl.local.status import headline
-from mlops_dsl.problems import Problem, SpecError, got_allowed, one_of
-from mlops_dsl.runtime import StatePaths, default_state_dir
+from mlops_dsl.runtime.state import StatePaths, default_state_dir
 from mlops_dsl.spec.environment import LocalTarget
+from mlops_dsl.spec.problems import Problem, SpecError, got_allowed, one_of
 
 DEFAULT_SPEC = Path(__file__).resolve().parents[2] / "examples" / "churn" / "platform.py"
 READY_TIMEOUT = {"model-server": 180.0, "drift-monitor": 180.0, "retraining-trigger": 180.0}
@@ -123,7 +123,7 @@ def _data_module(spec: ResolvedSpec) -> Any | None:
 
 def seed_data(local: LocalPlatform, say: Say) -> None:
     """Give every empty source its example data (from the spec's data.py), or say which source has none."""
-    from mlops_dsl.features import source_path
+    from mlops_dsl.runtime.features import source_path
 
     sources = local.spec.platform.feature_store.sources
     empty = [s for s in sources if not any(Path(source_path(s, local.paths.data_root)).glob("*.parquet"))]
@@ -142,7 +142,7 @@ def prepare_features(local: LocalPlatform, say: Say) -> None:
     """Apply the Feast definitions (file offline store, SQLite online store) and materialize the online views."""
     from datetime import UTC, datetime
 
-    from mlops_dsl.features import local_store
+    from mlops_dsl.runtime.features import local_store
 
     feature_store = local.spec.platform.feature_store
     local.logs_dir.mkdir(parents=True, exist_ok=True)
@@ -158,7 +158,7 @@ def prepare_features(local: LocalPlatform, say: Say) -> None:
 
 def first_training(local: LocalPlatform, say: Say) -> None:
     """Train every model that has no version in production (a process each, logged like any run)."""
-    from mlops_dsl.registry import ModelRegistry
+    from mlops_dsl.runtime.registry import ModelRegistry
 
     with warnings.catch_warnings():  # MLflow's database layer warns about its own SQLAlchemy use
         warnings.simplefilter("ignore")

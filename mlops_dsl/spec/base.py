@@ -31,7 +31,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from mlops_dsl import durations
+from mlops_dsl.spec import durations
 
 _VALIDATING: ContextVar[bool] = ContextVar("mlops_spec_validating", default=False)
 

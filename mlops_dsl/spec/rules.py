@@ -12,13 +12,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 
-from mlops_dsl.aws_images import model_monitor_regions
-from mlops_dsl.problems import Problem, got_allowed, join_path, one_of
-from mlops_dsl.schedules import UnsupportedScheduleError, eventbridge_cron
+from mlops_dsl.loading.aws_images import model_monitor_regions
 from mlops_dsl.spec.environment import STAGES, AwsTarget, KubernetesTarget
 from mlops_dsl.spec.monitoring import SERVICE_MONITOR_KINDS, DataDrift, ModelQuality, PredictionDrift
 from mlops_dsl.spec.platform import Model, Platform
+from mlops_dsl.spec.problems import Problem, got_allowed, join_path, one_of
 from mlops_dsl.spec.retraining import OnAlert, OnNewData, OnSchedule
+from mlops_dsl.spec.schedules import UnsupportedScheduleError, eventbridge_cron
 from mlops_dsl.spec.training import CLASSIFICATION_METRICS, REGRESSION_METRICS
 
 GPU_INSTANCE_FAMILIES = ("ml.p", "ml.g", "ml.trn", "ml.inf")

@@ -13,9 +13,9 @@ from __future__ import annotations
 import json
 import sys
 
-from mlops_dsl.problems import SpecError
+from mlops_dsl.loading.stack import find_project, load_stack
 from mlops_dsl.spec.environment import STAGES
-from mlops_dsl.stack import find_project, load_stack
+from mlops_dsl.spec.problems import SpecError
 
 
 def stacks_by_stage() -> dict[str, list[str]]:

@@ -9,7 +9,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from mlops_dsl.registry import ModelRegistry
+    from mlops_dsl.runtime.registry import ModelRegistry
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEC = ROOT / "examples" / "churn" / "platform.py"
@@ -32,7 +32,7 @@ def copy_state(source: Path, target: Path) -> Path:
 
 def register_copy(registry: ModelRegistry, reason: str) -> str:
     """Register a copy of version 1 of churn as a new, gated, automatically approved version; returns its version."""
-    from mlops_dsl.registry import GateResult, Lineage
+    from mlops_dsl.runtime.registry import GateResult, Lineage
 
     stable = registry.load("churn", "1")
     info = registry.versions("churn")[0]
@@ -50,7 +50,7 @@ def register_copy(registry: ModelRegistry, reason: str) -> str:
 
 def register_canary(registry: ModelRegistry) -> str:
     """Register a copy of version 1 of churn and make it the canary; returns its version."""
-    from mlops_dsl.registry import CANARY
+    from mlops_dsl.runtime.registry import CANARY
 
     version = register_copy(registry, "canary test")
     registry.promote("churn", version, CANARY)

@@ -8,7 +8,7 @@ from typing import Any
 from botocore.client import BaseClient
 
 from components.aws.pipeline_definition import PipelineInputs, build
-from mlops_dsl.loader import ResolvedSpec, load_platform
+from mlops_dsl.loading.loader import ResolvedSpec, load_platform
 from tests.helpers.churn import SPEC
 
 

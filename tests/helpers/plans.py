@@ -12,8 +12,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from mlops_dsl.plan import plan_stack, render
-from mlops_dsl.stack import Project, find_project
+from mlops_dsl.loading.stack import Project, find_project
+from mlops_dsl.review.plan import plan_stack, render
 
 ROOT = Path(__file__).resolve().parents[2]
 

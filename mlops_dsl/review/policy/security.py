@@ -1,0 +1,202 @@
+"""Policy rules for security at every stage: storage encrypted at rest, no wildcard actions, no secret in plain text.
+
+What "storage encrypted at rest" checks: S3 buckets (a server-side
+encryption configuration), DynamoDB tables, SNS topics, log groups, Lambda
+environments, feature groups (offline and online stores), Model Monitor job
+definitions, SageMaker pipeline steps (volumes and outputs), endpoint
+configurations and the deploy settings of endpoints (KMS keys), EBS volumes
+and EFS file systems. On Kubernetes a volume's encryption belongs to its
+StorageClass and the cluster (etcd encryption for Secrets), which a plan does
+not see, so PVCs and Secrets are out of its scope.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from mlops_dsl.review.plan import SECRET, stand_in_forms
+from mlops_dsl.review.policy.view import PlanView, Violation, address_of, declared_in, json_document, pipeline_steps, value_at
+
+# Inputs that must be set for a resource of each type to be encrypted at rest.
+_ENCRYPTION: dict[str, list[tuple[str, ...]]] = {
+    "aws:dynamodb/table:Table": [("serverSideEncryption", "enabled")],
+    "aws:sns/topic:Topic": [("kmsMasterKeyId",)],
+    "aws:cloudwatch/logGroup:LogGroup": [("kmsKeyId",)],
+    "aws:ebs/volume:Volume": [("encrypted",)],
+    "aws:efs/fileSystem:FileSystem": [("encrypted",)],
+    "aws:sagemaker/endpointConfiguration:EndpointConfiguration": [("kmsKeyArn",)],
+    "aws:sagemaker/dataQualityJobDefinition:DataQualityJobDefinition": [
+        ("jobResources", "clusterConfig", "volumeKmsKeyId"),
+        ("dataQualityJobOutputConfig", "kmsKeyId"),
+    ],
+    "aws:sagemaker/modelQualityJobDefinition:ModelQualityJobDefinition": [
+        ("jobResources", "clusterConfig", "volumeKmsKeyId"),
+        ("modelQualityJobOutputConfig", "kmsKeyId"),
+    ],
+}
+# Where a pipeline step's arguments name the KMS key of its volumes and outputs.
+_PIPELINE_KEYS = {
+    "ClusterConfig": "VolumeKmsKeyId",
+    "ResourceConfig": "VolumeKmsKeyId",
+    "OutputDataConfig": "KmsKeyId",
+}
+
+
+def _unencrypted_pipeline_settings(value: Any, path: str = "") -> Iterator[str]:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key in _PIPELINE_KEYS and isinstance(item, dict) and not item.get(_PIPELINE_KEYS[key]):
+                yield f"{path}{key}.{_PIPELINE_KEYS[key]}"
+            yield from _unencrypted_pipeline_settings(item, f"{path}{key}.")
+
+
+def encryption_at_rest(view: PlanView) -> Iterator[Violation]:
+    """Every store the plan declares is encrypted at rest (see the module docstring for what is checked)."""
+    rule = "encryption-at-rest"
+    fix = "encrypt it with the platform's KMS key (the platform components do; keep custom resources the same)"
+    for resource in view.resources:
+        for path in _ENCRYPTION.get(resource["type"], []):
+            if not value_at(resource["inputs"], *path):
+                yield Violation(rule, address_of(resource), f"{'.'.join(path)} is not set, so its data is not encrypted at rest", fix)
+    encrypted_buckets = {
+        dependency
+        for r in view.resources
+        if r["type"].startswith("aws:s3/bucketServerSideEncryptionConfiguration")
+        and value_at(r, "inputs", "rules", 0, "applyServerSideEncryptionByDefault", "sseAlgorithm")
+        for dependency in r.get("dependencies", [])
+    }
+    for bucket in view.of_type("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2"):
+        if address_of(bucket) not in encrypted_buckets and not bucket["inputs"].get("serverSideEncryptionConfiguration"):
+            yield Violation(rule, address_of(bucket), "the bucket has no server-side encryption configuration", fix)
+    for function in view.of_type("aws:lambda/function:Function"):
+        if value_at(function, "inputs", "environment", "variables") and not function["inputs"].get("kmsKeyArn"):
+            yield Violation(rule, address_of(function), "its environment variables are encrypted with no customer key (kmsKeyArn)", fix)
+    for group in view.of_type("aws:sagemaker/featureGroup:FeatureGroup"):
+        inputs = group["inputs"]
+        if inputs.get("offlineStoreConfig") and not value_at(inputs, "offlineStoreConfig", "s3StorageConfig", "kmsKeyId"):
+            yield Violation(rule, address_of(group), "offlineStoreConfig.s3StorageConfig.kmsKeyId is not set", fix)
+        if value_at(inputs, "onlineStoreConfig", "enableOnlineStore") and not value_at(
+            inputs, "onlineStoreConfig", "securityConfig", "kmsKeyId"
+        ):
+            yield Violation(rule, address_of(group), "onlineStoreConfig.securityConfig.kmsKeyId is not set", fix)
+    for pipeline in view.of_type("aws:sagemaker/pipeline:Pipeline"):
+        definition = json_document(pipeline["inputs"].get("pipelineDefinition")) or {}
+        for step, _ in pipeline_steps(definition.get("Steps") or []):
+            for setting in _unencrypted_pipeline_settings(step.get("Arguments")):
+                yield Violation(rule, address_of(pipeline), f"step {step.get('Name')}: {setting} is not set", fix)
+    for endpoint, settings in sorted(view.endpoint_settings().items()):
+        if not settings.get("kms_key"):
+            yield Violation(rule, f"endpoint:{endpoint}", f"endpoint {endpoint} has no KMS key for its volumes{declared_in(settings)}", fix)
+
+
+def _policy_documents(value: Any, path: str = "") -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every IAM policy document in a resource's inputs (JSON strings with a Statement), with its path."""
+    if isinstance(value, dict):
+        if "Statement" in value:
+            yield path, value
+        for key, item in value.items():
+            yield from _policy_documents(item, f"{path}.{key}" if path else key)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _policy_documents(item, f"{path}[{index}]")
+    else:
+        document = json_document(value)
+        if document is not None:
+            yield from _policy_documents(document, path)
+
+
+def wildcard_actions(view: PlanView) -> Iterator[Violation]:
+    """No IAM Allow statement with a wildcard action (or NotAction), no RBAC rule with the verb '*'."""
+    rule = "no-wildcard-actions"
+    for resource in view.resources:
+        if not resource["type"].startswith("aws:"):
+            continue
+        for path, document in _policy_documents(resource["inputs"]):
+            statements = document["Statement"] if isinstance(document["Statement"], list) else [document["Statement"]]
+            for index, statement in enumerate(statements):
+                if not isinstance(statement, dict) or statement.get("Effect", "Allow") != "Allow":
+                    continue  # a Deny with a wildcard narrows access
+                actions = statement.get("Action", [])
+                actions = [actions] if isinstance(actions, str) else actions
+                wild = [a for a in actions if a == "*" or str(a).endswith(":*")]
+                if wild or "NotAction" in statement:
+                    what = f"allows {', '.join(map(repr, wild))}" if wild else "allows everything but its NotAction"
+                    yield Violation(
+                        rule,
+                        address_of(resource),
+                        f"{path}.Statement[{index}] {what}",
+                        "name each action the statement needs (e.g. s3:GetObject), never a wildcard",
+                    )
+    for resource, manifest in view.manifests("Role") + view.manifests("ClusterRole"):
+        for index, item in enumerate(manifest.get("rules") or []):
+            if "*" in (item.get("verbs") or []):
+                yield Violation(
+                    rule,
+                    address_of(resource),
+                    f"rules[{index}] allows every verb ('*') on {item.get('resources')}",
+                    "list the verbs the rule needs (e.g. create, get)",
+                )
+
+
+_SECRET_NAME = re.compile(r"(PASSWORD|PASSWD|TOKEN|SECRET|API_?KEY|ACCESS_KEY|PRIVATE_KEY|WEBHOOK_URL|ROUTING_KEY|CREDENTIALS?)$", re.I)
+
+
+def _strings(value: Any, path: str = "") -> Iterator[tuple[str, str]]:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _strings(item, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _strings(item, f"{path}[{index}]")
+    elif isinstance(value, str):
+        yield path, value
+
+
+def _env_literals(value: Any, path: str = "") -> Iterator[tuple[str, str]]:
+    """(path, name) of container env entries with a literal value under a secret-sounding name."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _env_literals(item, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            here = f"{path}[{index}]"
+            named = isinstance(item, dict) and isinstance(item.get("name"), str) and isinstance(item.get("value"), str)
+            if named and _SECRET_NAME.search(item["name"]) and item["value"] != SECRET:
+                yield here, item["name"]
+            yield from _env_literals(item, here)
+
+
+def plain_text_secrets(view: PlanView) -> Iterator[Violation]:
+    """No config secret in plain text, no Secret data or secret-named variable written in the program."""
+    rule = "no-plaintext-secrets"
+    fix = "set it with `pulumi config set --secret` and reference it as a secret (Output.secret, or a secretKeyRef)"
+    leaks = {form: name for name in view.plan.get("secrets", []) for form in stand_in_forms(name)}
+    for resource in view.resources:
+        for path, text in _strings(resource["inputs"]):
+            for form, name in leaks.items():
+                if form in text:
+                    yield Violation(rule, address_of(resource), f"{path} holds config secret {name} in plain text", fix)
+        if resource["type"] == "kubernetes:core/v1:Secret":
+            for key in ("data", "stringData"):
+                entries = resource["inputs"].get(key)  # all of it "[secret]" when every value is one
+                for entry, value in (entries if isinstance(entries, dict) else {}).items():
+                    if value != SECRET:
+                        yield Violation(
+                            rule,
+                            address_of(resource),
+                            f"{key}.{entry} is written in the program, not read from a config secret",
+                            fix,
+                        )
+        if resource["type"].startswith("kubernetes:"):
+            for path, name in _env_literals(resource["inputs"]):
+                yield Violation(rule, address_of(resource), f"{path} sets {name} to a literal value", "use valueFrom.secretKeyRef")
+        variables = value_at(resource, "inputs", "environment", "variables")
+        for name, value in (variables if isinstance(variables, dict) else {}).items():
+            if _SECRET_NAME.search(name) and value != SECRET:
+                yield Violation(rule, address_of(resource), f"environment variable {name} is set in plain text", fix)
+    for path, text in _strings(view.plan.get("outputs") or {}):
+        for form, name in leaks.items():
+            if form in text:
+                yield Violation(rule, f"output:{path}", f"stack output {path} holds config secret {name} in plain text", fix)

@@ -1,0 +1,95 @@
+"""What every runtime service shares: the resolved spec it serves, and where its state lives.
+
+On the local target the state directory holds everything (the data, the Feast
+repo, the registry, retraining runs, captured requests); in containers each
+service gets the same layout on a volume, or is pointed elsewhere by flags and
+environment variables (``MLOPS_REGISTRY_URI`` for an MLflow server).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from mlops_dsl.loading.loader import ResolvedSpec, load_platform
+from mlops_dsl.spec.environment import LocalTarget
+from mlops_dsl.spec.feature_store import Source
+from mlops_dsl.spec.problems import Problem, SpecError, got_allowed, one_of
+
+
+@dataclass(frozen=True)
+class StatePaths:
+    """The layout of a state directory."""
+
+    root: Path
+
+    @property
+    def data_root(self) -> Path:
+        """Raw data: the sources' files, under their spec paths."""
+        return self.root / "data"
+
+    @property
+    def feature_repo(self) -> Path:
+        """Feast's registry and online store."""
+        return self.root / "feast"
+
+    @property
+    def runs(self) -> Path:
+        """One directory per retraining run: its log and result."""
+        return self.root / "runs"
+
+    @property
+    def capture(self) -> Path:
+        """Captured requests and responses (JSON lines), per model."""
+        return self.root / "capture"
+
+    @property
+    def trigger_db(self) -> Path:
+        """The retraining trigger's decisions and runs (SQLite)."""
+        return self.root / "trigger.db"
+
+    def registry_uri(self) -> str:
+        """The model registry: MLOPS_REGISTRY_URI if set (an MLflow server), else SQLite in the state directory.
+
+        Not MLFLOW_TRACKING_URI: MLflow itself sets that variable whenever a
+        process picks a tracking URI, so it cannot be trusted as configuration.
+        """
+        from mlops_dsl.runtime.registry import local_uri
+
+        return os.environ.get("MLOPS_REGISTRY_URI") or local_uri(self.root)
+
+
+def source_path(source: Source, data_root: Path | str) -> str:
+    """Where a source's files are: its path under the data root, unless it is absolute."""
+    if "://" in source.path or source.path.startswith("/"):
+        return source.path
+    return str(Path(data_root) / source.path)
+
+
+def default_state_dir(spec: ResolvedSpec) -> Path:
+    """Where a platform environment keeps its state unless told otherwise."""
+    base = spec.target.state_dir if isinstance(spec.target, LocalTarget) else ".mlops"
+    return Path(base) / f"{spec.platform.name}-{spec.environment}"
+
+
+def load_for_service(spec_file: str | None, environment: str | None) -> ResolvedSpec:
+    """The resolved spec a service runs with (flags, or MLOPS_SPEC / MLOPS_ENV)."""
+    spec_file = spec_file or os.environ.get("MLOPS_SPEC")
+    environment = environment or os.environ.get("MLOPS_ENV")
+    if not spec_file:
+        raise SpecError([Problem("--spec", got_allowed(None, "a platform spec file (or set MLOPS_SPEC)"), source="mlops")])
+    resolved = load_platform(spec_file, environment=environment)
+    if environment is None:
+        if len(resolved) != 1:
+            raise SpecError(
+                [
+                    Problem(
+                        "--env",
+                        got_allowed(None, f"one of the spec's environments: {one_of(set(resolved))} (or set MLOPS_ENV)"),
+                        source="mlops",
+                    )
+                ]
+            )
+        return next(iter(resolved.values()))
+    return resolved[environment]
