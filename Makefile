@@ -19,6 +19,7 @@ lint: setup
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
 	.venv/bin/mypy mlops_dsl components tests bench __main__.py
+	.venv/bin/lint-imports --no-cache
 
 # Refresh constraints.txt after changing dependency ranges in pyproject.toml.
 lock: setup

@@ -28,6 +28,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from mlops_dsl.loading.overlay import apply_overrides
 from mlops_dsl.loading.pydantic_errors import problems_from
+from mlops_dsl.loading.target_rules import check_target
 from mlops_dsl.spec.base import Name, to_data, validating
 from mlops_dsl.spec.environment import Environment, Stage, Target
 from mlops_dsl.spec.platform import Platform
@@ -176,7 +177,11 @@ def _resolve(data: dict[str, Any], environment: str, shown: str, stack: StackOve
             platform = Platform.model_validate(merged)
     except ValidationError as error:
         return None, problems + _attribute(problems_from(error, Platform, merged, source=shown), stack, stack_written)
-    problems += _attribute([Problem(p.path, p.message, source=shown) for p in check_platform(platform, environment)], stack, stack_written)
+    problems += _attribute(
+        [Problem(p.path, p.message, source=shown) for p in check_platform(platform, environment) + check_target(platform, environment)],
+        stack,
+        stack_written,
+    )
     if problems:
         return None, problems
     return ResolvedSpec(Path(shown), environment, platform), []

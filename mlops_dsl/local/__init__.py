@@ -6,4 +6,6 @@
 - :mod:`~mlops_dsl.local.processes`: starting, finding and stopping the processes;
 - :mod:`~mlops_dsl.local.up`: bringing the platform up (data, features, first training, services) and down;
 - :mod:`~mlops_dsl.local.status`: what is running, registered, retraining and firing.
+
+May import: the spec, loading, rendering and the runtime; never the Pulumi components (a target of its own).
 """

@@ -1,4 +1,8 @@
-"""The typed platform spec: what a team writes to describe its MLOps platform."""
+"""The typed platform spec: what a team writes to describe its MLOps platform.
+
+The models, their cross-field rules, and the small value types they need (durations, schedules,
+one-line problems). May import: nothing else of the project (the bottom layer).
+"""
 
 from mlops_dsl.spec.base import Cron, Duration, Identifier, Name, SpecModel, format_duration, parse_duration
 from mlops_dsl.spec.environment import AwsTarget, AwsVpc, Environment, KubernetesTarget, LocalTarget, Stage, Target

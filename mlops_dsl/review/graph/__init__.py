@@ -4,6 +4,7 @@
 makes it from a resolved spec, and :mod:`~mlops_dsl.review.graph.resources` adds what a
 stack creates (its program run under Pulumi's mocks); :mod:`~mlops_dsl.review.graph.render`
 draws it as Mermaid, SVG or PNG; :mod:`~mlops_dsl.review.graph.command` is the CLI.
+May import: the rest of review, rendering, loading, the spec and the Pulumi components.
 """
 
 from mlops_dsl.review.graph.build import platform_graph
