@@ -137,49 +137,53 @@ ARN_FORMS = {
 }
 
 
-class PlatformMocks(pulumi.runtime.Mocks):
+_NAME_INPUTS = ("name", "pipelineName", "modelPackageGroupName", "featureGroupName")
+
+
+class StackMocks(pulumi.runtime.Mocks):
     """Answers the engine's questions the way a fresh deployment would, deterministically.
 
-    A resource's outputs are its inputs plus what the cloud would add: an id,
-    and for AWS resources an ARN in a fixed fake account.
+    A resource's outputs are its inputs plus what the cloud would add: ids,
+    generated names and key ids carry ``unknown`` (which ``mlops plan`` turns
+    into "(known after apply)"), and AWS resources get an ARN in ``account_id``.
+    One class for every mock run: tests, ``mlops plan`` and ``mlops graph``.
     """
 
-    def __init__(self, region: str = "eu-west-1") -> None:
+    def __init__(self, region: str = "eu-west-1", account_id: str = FAKE_ACCOUNT, unknown: str = "mock0001") -> None:
         self.region = region
+        self.account_id = account_id
+        self.unknown = unknown
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         state = dict(args.inputs)
-        resource_id = f"{args.name}-id"
         if args.typ.startswith("aws:"):
-            service = args.typ.split(":")[1].split("/")[0]
-            name = state.get("name") or args.name
+            # Without an explicit name, AWS resources get the logical name plus a random suffix.
+            name = next((state[key] for key in _NAME_INPUTS if state.get(key)), f"{args.name}-{self.unknown}")
             state.setdefault("name", name)
             if args.typ == "aws:s3/bucket:Bucket":
-                # A prefixed bucket gets its suffix from AWS; a fixed one here keeps plans stable.
-                state.setdefault("bucket", f"{state.get('bucketPrefix', args.name + '-')}mock0001")
-                state.setdefault("arn", f"arn:aws:s3:::{state['bucket']}")
-                resource_id = state["bucket"]
-            elif service == "iam":
-                state.setdefault("arn", f"arn:aws:iam::{FAKE_ACCOUNT}:role/{name}")
+                state.setdefault("bucket", f"{state.get('bucketPrefix', args.name + '-')}{self.unknown}")
+                state["arn"] = f"arn:aws:s3:::{state['bucket']}"
+            elif args.typ.startswith("aws:iam/"):
+                state["arn"] = f"arn:aws:iam::{self.account_id}:role/{name}"
             elif args.typ == "aws:kms/key:Key":
-                state.setdefault("keyId", f"{args.name}-key-id")
-                state.setdefault("arn", f"arn:aws:kms:{self.region}:{FAKE_ACCOUNT}:key/{args.name}-key-id")
+                state["keyId"] = self.unknown
+                state["arn"] = f"arn:aws:kms:{self.region}:{self.account_id}:key/{self.unknown}"
             else:
-                resource = state.get("pipelineName") or state.get("modelPackageGroupName") or state.get("featureGroupName") or name
+                service = args.typ.split(":")[1].split("/")[0]
                 service, kind = ARN_FORMS.get(args.typ, (service, args.typ.split(":")[-1].lower() + "/"))
-                state.setdefault("arn", f"arn:aws:{service}:{self.region}:{FAKE_ACCOUNT}:{kind}{resource}")
+                state["arn"] = f"arn:aws:{service}:{self.region}:{self.account_id}:{kind}{name}"
         if args.typ.startswith("kubernetes:") and "metadata" in state:
             metadata = dict(state["metadata"] or {})
-            metadata.setdefault("name", args.name)
+            metadata.setdefault("name", f"{args.name}-{self.unknown}")
             state["metadata"] = metadata
-        return resource_id, state
+        return self.unknown, state
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
         answers: dict[str, dict[str, Any]] = {
             "aws:index/getCallerIdentity:getCallerIdentity": {
-                "accountId": FAKE_ACCOUNT,
-                "arn": f"arn:aws:iam::{FAKE_ACCOUNT}:user/mock",
-                "userId": "mock",
+                "accountId": self.account_id,
+                "arn": f"arn:aws:iam::{self.account_id}:user/{self.unknown}",
+                "userId": self.unknown,
             },
             "aws:index/getRegion:getRegion": {"name": self.region, "region": self.region, "id": self.region},
             "aws:index/getPartition:getPartition": {"partition": "aws", "dnsSuffix": "amazonaws.com"},
@@ -264,7 +268,7 @@ def run_under_mocks(
     """
     context = contextvars.Context()
     with _collecting_rarely():
-        return context.run(_run, program, project, stack, config or {}, secret_keys or [], preview, mocks or PlatformMocks())
+        return context.run(_run, program, project, stack, config or {}, secret_keys or [], preview, mocks or StackMocks())
 
 
 # Young objects a run allocates before the collector looks for cycles (Python's default is 700).

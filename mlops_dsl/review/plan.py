@@ -22,7 +22,6 @@ than by URN, and file assets by their path in the project and a hash.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 from collections import Counter
@@ -32,77 +31,16 @@ from typing import Any
 import pulumi
 from pulumi.runtime import rpc
 
+from mlops_dsl.contracts.aws import DEPLOY_CONFIG_ENV, DeployConfig
 from mlops_dsl.loading.loader import ResolvedSpec, resolved_json
 from mlops_dsl.loading.stack import Project, load_stack, read_stack
-from mlops_dsl.review.mocks import ARN_FORMS, MockRun, RecordedResource, Secret, run_stack
+from mlops_dsl.review.markers import KNOWN_AFTER_APPLY, SECRET, UNKNOWN_ACCOUNT, UNKNOWN_TOKEN, address, stand_in
+from mlops_dsl.review.mocks import MockRun, RecordedResource, Secret, StackMocks, run_stack
+from mlops_dsl.review.policy.gates import evaluate, read_waivers, render_report
+from mlops_dsl.review.policy.view import EndpointSettings
 from mlops_dsl.spec.environment import AwsTarget
 
 PLAN_FORMAT = 1
-KNOWN_AFTER_APPLY = "(known after apply)"
-SECRET = "[secret]"
-# What the mocks put where the cloud would choose a value; valid in bucket, role and Kubernetes names.
-UNKNOWN_TOKEN = "0unknown0"
-# The account id when the spec declares none: twelve digits, as ARNs and ECR hosts need.
-UNKNOWN_ACCOUNT = "990000000099"
-STAND_IN_PREFIX = "plan-stand-in-"
-
-
-def stand_in(secret_name: str) -> str:
-    """The value a plan gives a config secret in place of the real one."""
-    return f"{STAND_IN_PREFIX}{secret_name}"
-
-
-def stand_in_forms(secret_name: str) -> list[str]:
-    """A stand-in as it could leak: as is, and base64-encoded (as in a Kubernetes Secret's ``data``)."""
-    value = stand_in(secret_name)
-    return [value, base64.b64encode(value.encode()).decode()]
-
-
-_NAME_INPUTS = ("name", "pipelineName", "modelPackageGroupName", "featureGroupName")
-
-
-class PlanMocks(pulumi.runtime.Mocks):
-    """Answers like a fresh deployment, with every cloud-chosen value carrying :data:`UNKNOWN_TOKEN`."""
-
-    def __init__(self, region: str, account_id: str | None) -> None:
-        self.region = region
-        self.account_id = account_id or UNKNOWN_ACCOUNT
-
-    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
-        state = dict(args.inputs)
-        if args.typ.startswith("aws:"):
-            # Without an explicit name, AWS resources get the logical name plus a random suffix.
-            name = next((state[key] for key in _NAME_INPUTS if state.get(key)), f"{args.name}-{UNKNOWN_TOKEN}")
-            state.setdefault("name", name)
-            if args.typ == "aws:s3/bucket:Bucket":
-                state.setdefault("bucket", f"{state.get('bucketPrefix', args.name + '-')}{UNKNOWN_TOKEN}")
-                state["arn"] = f"arn:aws:s3:::{state['bucket']}"
-            elif args.typ.startswith("aws:iam/"):
-                state["arn"] = f"arn:aws:iam::{self.account_id}:role/{name}"
-            elif args.typ == "aws:kms/key:Key":
-                state["keyId"] = UNKNOWN_TOKEN
-                state["arn"] = f"arn:aws:kms:{self.region}:{self.account_id}:key/{UNKNOWN_TOKEN}"
-            else:
-                service = args.typ.split(":")[1].split("/")[0]
-                service, kind = ARN_FORMS.get(args.typ, (service, args.typ.split(":")[-1].lower() + "/"))
-                state["arn"] = f"arn:aws:{service}:{self.region}:{self.account_id}:{kind}{name}"
-        if args.typ.startswith("kubernetes:") and "metadata" in state:
-            metadata = dict(state["metadata"] or {})
-            metadata.setdefault("name", f"{args.name}-{UNKNOWN_TOKEN}")
-            state["metadata"] = metadata
-        return UNKNOWN_TOKEN, state
-
-    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
-        answers: dict[str, dict[str, Any]] = {
-            "aws:index/getCallerIdentity:getCallerIdentity": {
-                "accountId": self.account_id,
-                "arn": f"arn:aws:iam::{self.account_id}:user/{UNKNOWN_TOKEN}",
-                "userId": UNKNOWN_TOKEN,
-            },
-            "aws:index/getRegion:getRegion": {"name": self.region, "region": self.region, "id": self.region},
-            "aws:index/getPartition:getPartition": {"partition": "aws", "dnsSuffix": "amazonaws.com"},
-        }
-        return answers.get(args.token, {}), []
 
 
 class _Normalizer:
@@ -111,7 +49,7 @@ class _Normalizer:
     def __init__(self, root: Path, account_id: str | None) -> None:
         self.root = root
         # Files come from the project, or from where this package is installed (the functions' code).
-        self.roots = [root.resolve(), Path(__file__).resolve().parents[1]]
+        self.roots = [root.resolve(), Path(__file__).resolve().parents[2]]  # the folder holding the mlops_dsl package
         self.tokens = [UNKNOWN_TOKEN] if account_id else [UNKNOWN_TOKEN, UNKNOWN_ACCOUNT]
 
     def text(self, value: str) -> str:
@@ -165,11 +103,6 @@ class _Normalizer:
         return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def address(type_token: str, name: str) -> str:
-    """How a plan names a resource: ``type::name`` (unique in a stack, unlike a name alone)."""
-    return f"{type_token}::{name}"
-
-
 def _addresses(run: MockRun) -> dict[str, str]:
     return {r.urn: address(r.type, r.name) for r in run.resources}
 
@@ -215,15 +148,15 @@ def artifacts(resources: list[dict[str, Any]], resolved: ResolvedSpec) -> dict[s
         for r in resources
         if r["type"] == "aws:sagemaker/pipeline:Pipeline"
     }
-    endpoints: dict[str, Any] = {}
+    endpoints: dict[str, EndpointSettings] = {}
     for r in resources:
         if r["type"] != "aws:lambda/function:Function":
             continue
         environment = r["inputs"].get("environment")
         variables = environment.get("variables") if isinstance(environment, dict) else None
-        config = _json_value(variables.get("MLOPS_DEPLOY_CONFIG") if isinstance(variables, dict) else None)
-        for settings in (config or {}).get("groups", {}).values():
-            endpoints[settings["endpoint"]] = {**settings, "declared_by": address(r["type"], r["name"])}
+        config: DeployConfig | None = _json_value(variables.get(DEPLOY_CONFIG_ENV) if isinstance(variables, dict) else None)
+        for settings in (config.get("groups", {}) if config else {}).values():
+            endpoints[settings["endpoint"]] = EndpointSettings(**settings, declared_by=address(r["type"], r["name"]))
     return {
         "kubernetes_manifests": manifests,
         "prometheus_rules": [
@@ -253,7 +186,8 @@ def build_plan(project: Project, stack: str) -> dict[str, Any]:
     target = resolved.target
     region = target.region if isinstance(target, AwsTarget) else "eu-west-1"
     account_id = target.account_id if isinstance(target, AwsTarget) else None
-    run = run_stack(project, stack, secrets={n: stand_in(n) for n in names}, mocks=PlanMocks(region, account_id))
+    mocks = StackMocks(region, account_id or UNKNOWN_ACCOUNT, UNKNOWN_TOKEN)
+    run = run_stack(project, stack, secrets={n: stand_in(n) for n in names}, mocks=mocks)
     normalize = _Normalizer(project.root, account_id)
     urns = _addresses(run)
     resources = sorted((_resource(r, urns, normalize) for r in run.resources), key=lambda r: (r["type"], r["name"]))
@@ -274,7 +208,6 @@ def build_plan(project: Project, stack: str) -> dict[str, Any]:
 
 def plan_stack(project: Project, stack: str) -> dict[str, Any]:
     """The stack's plan, checked against the policy rules with the stack's waivers."""
-    from mlops_dsl.review.policy.gates import evaluate, read_waivers  # policy reads this module's markers
 
     waivers = read_waivers(project, stack)  # a bad waiver is the user's mistake: report it before the run
     plan = build_plan(project, stack)
@@ -299,7 +232,5 @@ def summary(plan: dict[str, Any]) -> str:
     ]
     policy = plan.get("policy")
     if policy is not None:
-        from mlops_dsl.review.policy.gates import render_report
-
         lines += ["", render_report(policy)]
     return "\n".join(line.rstrip() for line in lines)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from mlops_dsl.loading.loader import ResolvedSpec
 from mlops_dsl.loading.stack import Project
+from mlops_dsl.review.markers import stand_in
 from mlops_dsl.review.mocks import MockRun, run_stack
 
 PART_OF_COMPONENT: dict[str, str] = {
@@ -79,10 +80,10 @@ def resource_groups(run: MockRun) -> list[ResourceGroup]:
 
 
 def stand_in_secrets(spec: ResolvedSpec) -> dict[str, str]:
-    """A made-up value for every config secret the stack's program reads, so it runs without the real ones."""
+    """A made-up value for every config secret the stack's program reads, so it runs without the real ones (as in a plan)."""
     from components.platform import secret_config_names
 
-    return {name: f"stand-in-{name}" for name in secret_config_names(spec)}
+    return {name: stand_in(name) for name in secret_config_names(spec)}
 
 
 def stack_resources(project: Project, stack: str, spec: ResolvedSpec) -> list[ResourceGroup]:

@@ -107,7 +107,7 @@ def evaluate(plan: dict[str, Any], waivers: list[Waiver] | tuple[Waiver, ...] = 
     """Check a plan against every rule that applies to its stage; apply the waivers."""
     view = PlanView(plan)
     found = sorted(
-        {violation for rule in RULES if rule.applies_to(view.stage) for violation in rule.check(view)},
+        {violation for rule in RULES if rule.applies_to(view.stage) for violation in rule.violations(view)},
         key=lambda v: (v.rule, v.resource, v.problem),
     )
     report = PolicyReport(stage=view.stage)

@@ -16,8 +16,8 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from mlops_dsl.review.plan import SECRET, stand_in_forms
-from mlops_dsl.review.policy.view import PlanView, Violation, address_of, declared_in, json_document, pipeline_steps, value_at
+from mlops_dsl.review.markers import SECRET, stand_in_forms
+from mlops_dsl.review.policy.view import Finding, PlanView, address_of, declared_in, json_document, pipeline_steps, value_at, walk
 
 # Inputs that must be set for a resource of each type to be encrypted at rest.
 _ENCRYPTION: dict[str, list[tuple[str, ...]]] = {
@@ -44,22 +44,21 @@ _PIPELINE_KEYS = {
 }
 
 
-def _unencrypted_pipeline_settings(value: Any, path: str = "") -> Iterator[str]:
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if key in _PIPELINE_KEYS and isinstance(item, dict) and not item.get(_PIPELINE_KEYS[key]):
-                yield f"{path}{key}.{_PIPELINE_KEYS[key]}"
-            yield from _unencrypted_pipeline_settings(item, f"{path}{key}.")
+def _unencrypted_pipeline_settings(arguments: Any) -> Iterator[str]:
+    for path, value in walk(arguments):
+        if isinstance(value, dict) and "[" not in path:  # as Arguments nest settings: in objects, not lists
+            for key, setting in _PIPELINE_KEYS.items():
+                if isinstance(value.get(key), dict) and not value[key].get(setting):
+                    yield f"{path}.{key}.{setting}" if path else f"{key}.{setting}"
 
 
-def encryption_at_rest(view: PlanView) -> Iterator[Violation]:
+def encryption_at_rest(view: PlanView) -> Iterator[Finding]:
     """Every store the plan declares is encrypted at rest (see the module docstring for what is checked)."""
-    rule = "encryption-at-rest"
     fix = "encrypt it with the platform's KMS key (the platform components do; keep custom resources the same)"
     for resource in view.resources:
         for path in _ENCRYPTION.get(resource["type"], []):
             if not value_at(resource["inputs"], *path):
-                yield Violation(rule, address_of(resource), f"{'.'.join(path)} is not set, so its data is not encrypted at rest", fix)
+                yield Finding(address_of(resource), f"{'.'.join(path)} is not set, so its data is not encrypted at rest", fix)
     encrypted_buckets = {
         dependency
         for r in view.resources
@@ -69,47 +68,37 @@ def encryption_at_rest(view: PlanView) -> Iterator[Violation]:
     }
     for bucket in view.of_type("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2"):
         if address_of(bucket) not in encrypted_buckets and not bucket["inputs"].get("serverSideEncryptionConfiguration"):
-            yield Violation(rule, address_of(bucket), "the bucket has no server-side encryption configuration", fix)
+            yield Finding(address_of(bucket), "the bucket has no server-side encryption configuration", fix)
     for function in view.of_type("aws:lambda/function:Function"):
         if value_at(function, "inputs", "environment", "variables") and not function["inputs"].get("kmsKeyArn"):
-            yield Violation(rule, address_of(function), "its environment variables are encrypted with no customer key (kmsKeyArn)", fix)
+            yield Finding(address_of(function), "its environment variables are encrypted with no customer key (kmsKeyArn)", fix)
     for group in view.of_type("aws:sagemaker/featureGroup:FeatureGroup"):
         inputs = group["inputs"]
         if inputs.get("offlineStoreConfig") and not value_at(inputs, "offlineStoreConfig", "s3StorageConfig", "kmsKeyId"):
-            yield Violation(rule, address_of(group), "offlineStoreConfig.s3StorageConfig.kmsKeyId is not set", fix)
+            yield Finding(address_of(group), "offlineStoreConfig.s3StorageConfig.kmsKeyId is not set", fix)
         if value_at(inputs, "onlineStoreConfig", "enableOnlineStore") and not value_at(
             inputs, "onlineStoreConfig", "securityConfig", "kmsKeyId"
         ):
-            yield Violation(rule, address_of(group), "onlineStoreConfig.securityConfig.kmsKeyId is not set", fix)
+            yield Finding(address_of(group), "onlineStoreConfig.securityConfig.kmsKeyId is not set", fix)
     for pipeline in view.of_type("aws:sagemaker/pipeline:Pipeline"):
         definition = json_document(pipeline["inputs"].get("pipelineDefinition")) or {}
         for step, _ in pipeline_steps(definition.get("Steps") or []):
             for setting in _unencrypted_pipeline_settings(step.get("Arguments")):
-                yield Violation(rule, address_of(pipeline), f"step {step.get('Name')}: {setting} is not set", fix)
+                yield Finding(address_of(pipeline), f"step {step.get('Name')}: {setting} is not set", fix)
     for endpoint, settings in sorted(view.endpoint_settings().items()):
         if not settings.get("kms_key"):
-            yield Violation(rule, f"endpoint:{endpoint}", f"endpoint {endpoint} has no KMS key for its volumes{declared_in(settings)}", fix)
+            yield Finding(f"endpoint:{endpoint}", f"endpoint {endpoint} has no KMS key for its volumes{declared_in(settings)}", fix)
 
 
-def _policy_documents(value: Any, path: str = "") -> Iterator[tuple[str, dict[str, Any]]]:
+def _policy_documents(value: Any) -> Iterator[tuple[str, dict[str, Any]]]:
     """Every IAM policy document in a resource's inputs (JSON strings with a Statement), with its path."""
-    if isinstance(value, dict):
-        if "Statement" in value:
-            yield path, value
-        for key, item in value.items():
-            yield from _policy_documents(item, f"{path}.{key}" if path else key)
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from _policy_documents(item, f"{path}[{index}]")
-    else:
-        document = json_document(value)
-        if document is not None:
-            yield from _policy_documents(document, path)
+    for path, item in walk(value, into_json=True):
+        if isinstance(item, dict) and "Statement" in item:
+            yield path, item
 
 
-def wildcard_actions(view: PlanView) -> Iterator[Violation]:
+def wildcard_actions(view: PlanView) -> Iterator[Finding]:
     """No IAM Allow statement with a wildcard action (or NotAction), no RBAC rule with the verb '*'."""
-    rule = "no-wildcard-actions"
     for resource in view.resources:
         if not resource["type"].startswith("aws:"):
             continue
@@ -123,8 +112,7 @@ def wildcard_actions(view: PlanView) -> Iterator[Violation]:
                 wild = [a for a in actions if a == "*" or str(a).endswith(":*")]
                 if wild or "NotAction" in statement:
                     what = f"allows {', '.join(map(repr, wild))}" if wild else "allows everything but its NotAction"
-                    yield Violation(
-                        rule,
+                    yield Finding(
                         address_of(resource),
                         f"{path}.Statement[{index}] {what}",
                         "name each action the statement needs (e.g. s3:GetObject), never a wildcard",
@@ -132,8 +120,7 @@ def wildcard_actions(view: PlanView) -> Iterator[Violation]:
     for resource, manifest in view.manifests("Role") + view.manifests("ClusterRole"):
         for index, item in enumerate(manifest.get("rules") or []):
             if "*" in (item.get("verbs") or []):
-                yield Violation(
-                    rule,
+                yield Finding(
                     address_of(resource),
                     f"rules[{index}] allows every verb ('*') on {item.get('resources')}",
                     "list the verbs the rule needs (e.g. create, get)",
@@ -143,60 +130,47 @@ def wildcard_actions(view: PlanView) -> Iterator[Violation]:
 _SECRET_NAME = re.compile(r"(PASSWORD|PASSWD|TOKEN|SECRET|API_?KEY|ACCESS_KEY|PRIVATE_KEY|WEBHOOK_URL|ROUTING_KEY|CREDENTIALS?)$", re.I)
 
 
-def _strings(value: Any, path: str = "") -> Iterator[tuple[str, str]]:
-    if isinstance(value, dict):
-        for key, item in value.items():
-            yield from _strings(item, f"{path}.{key}" if path else str(key))
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from _strings(item, f"{path}[{index}]")
-    elif isinstance(value, str):
-        yield path, value
+def _strings(value: Any) -> Iterator[tuple[str, str]]:
+    for path, item in walk(value):
+        if isinstance(item, str):
+            yield path, item
 
 
-def _env_literals(value: Any, path: str = "") -> Iterator[tuple[str, str]]:
+def _env_literals(value: Any) -> Iterator[tuple[str, str]]:
     """(path, name) of container env entries with a literal value under a secret-sounding name."""
-    if isinstance(value, dict):
-        for key, item in value.items():
-            yield from _env_literals(item, f"{path}.{key}" if path else str(key))
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            here = f"{path}[{index}]"
-            named = isinstance(item, dict) and isinstance(item.get("name"), str) and isinstance(item.get("value"), str)
-            if named and _SECRET_NAME.search(item["name"]) and item["value"] != SECRET:
-                yield here, item["name"]
-            yield from _env_literals(item, here)
+    for path, item in walk(value):
+        named = path.endswith("]") and isinstance(item, dict) and isinstance(item.get("name"), str) and isinstance(item.get("value"), str)
+        if named and _SECRET_NAME.search(item["name"]) and item["value"] != SECRET:
+            yield path, item["name"]
 
 
-def plain_text_secrets(view: PlanView) -> Iterator[Violation]:
+def plain_text_secrets(view: PlanView) -> Iterator[Finding]:
     """No config secret in plain text, no Secret data or secret-named variable written in the program."""
-    rule = "no-plaintext-secrets"
     fix = "set it with `pulumi config set --secret` and reference it as a secret (Output.secret, or a secretKeyRef)"
     leaks = {form: name for name in view.plan.get("secrets", []) for form in stand_in_forms(name)}
     for resource in view.resources:
         for path, text in _strings(resource["inputs"]):
             for form, name in leaks.items():
                 if form in text:
-                    yield Violation(rule, address_of(resource), f"{path} holds config secret {name} in plain text", fix)
+                    yield Finding(address_of(resource), f"{path} holds config secret {name} in plain text", fix)
         if resource["type"] == "kubernetes:core/v1:Secret":
             for key in ("data", "stringData"):
                 entries = resource["inputs"].get(key)  # all of it "[secret]" when every value is one
                 for entry, value in (entries if isinstance(entries, dict) else {}).items():
                     if value != SECRET:
-                        yield Violation(
-                            rule,
+                        yield Finding(
                             address_of(resource),
                             f"{key}.{entry} is written in the program, not read from a config secret",
                             fix,
                         )
         if resource["type"].startswith("kubernetes:"):
             for path, name in _env_literals(resource["inputs"]):
-                yield Violation(rule, address_of(resource), f"{path} sets {name} to a literal value", "use valueFrom.secretKeyRef")
+                yield Finding(address_of(resource), f"{path} sets {name} to a literal value", "use valueFrom.secretKeyRef")
         variables = value_at(resource, "inputs", "environment", "variables")
         for name, value in (variables if isinstance(variables, dict) else {}).items():
             if _SECRET_NAME.search(name) and value != SECRET:
-                yield Violation(rule, address_of(resource), f"environment variable {name} is set in plain text", fix)
+                yield Finding(address_of(resource), f"environment variable {name} is set in plain text", fix)
     for path, text in _strings(view.plan.get("outputs") or {}):
         for form, name in leaks.items():
             if form in text:
-                yield Violation(rule, f"output:{path}", f"stack output {path} holds config secret {name} in plain text", fix)
+                yield Finding(f"output:{path}", f"stack output {path} holds config secret {name} in plain text", fix)

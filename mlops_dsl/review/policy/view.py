@@ -1,17 +1,35 @@
 """What the policy rules work with: a read-only view of a plan, violations, and rules.
 
-A rule is a function from a :class:`PlanView` to the :class:`Violation` s it
-finds; :data:`mlops_dsl.review.policy.gates.RULES` lists them with the stages they apply to.
+A rule's check is a function from a :class:`PlanView` to the :class:`Finding` s
+it makes; :data:`mlops_dsl.review.policy.gates.RULES` names each check once, with
+its id and the stages it applies to, and turns findings into :class:`Violation` s.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from mlops_dsl.review.plan import address
+from mlops_dsl.contracts.aws import DeploySettings
+from mlops_dsl.review.markers import address
+
+
+class EndpointSettings(DeploySettings):
+    """An endpoint's settings as a plan lists them: the deploy function's, and the function that declares them."""
+
+    declared_by: str
+    """The plan address (``type::name``) of the deploy function whose configuration holds the settings."""
+
+
+@dataclass(frozen=True)
+class Finding:
+    """What a rule's check finds on one resource: the problem and how to fix it (the rule adds its id)."""
+
+    resource: str
+    problem: str
+    fix: str
 
 
 @dataclass(frozen=True)
@@ -51,9 +69,10 @@ class PlanView:
                 found.append((resource, manifest, model))
         return found
 
-    def endpoint_settings(self) -> dict[str, dict[str, Any]]:
+    def endpoint_settings(self) -> dict[str, EndpointSettings]:
         """The settings of each SageMaker endpoint a deploy function creates, by endpoint name."""
-        return self.artifacts.get("sagemaker_endpoints") or {}
+        endpoints: dict[str, EndpointSettings] = self.artifacts.get("sagemaker_endpoints") or {}
+        return endpoints
 
     def online_models(self) -> list[dict[str, Any]]:
         """The models of the resolved spec that serve online."""
@@ -68,11 +87,16 @@ class Rule:
     id: str
     summary: str
     prod_only: bool
-    check: Callable[[PlanView], Iterator[Violation]]
+    check: Callable[[PlanView], Iterator[Finding]]
 
     def applies_to(self, stage: str) -> bool:
         """Whether this rule is checked for an environment of ``stage``."""
         return stage == "prod" or not self.prod_only
+
+    def violations(self, view: PlanView) -> Iterator[Violation]:
+        """What this rule finds in a plan, each as a violation of this rule."""
+        for finding in self.check(view):
+            yield Violation(self.id, finding.resource, finding.problem, finding.fix)
 
 
 def value_at(value: Any, *path: str | int) -> Any:
@@ -90,7 +114,7 @@ def address_of(resource: dict[str, Any]) -> str:
     return address(resource["type"], resource["name"])
 
 
-def declared_in(settings: dict[str, Any]) -> str:
+def declared_in(settings: Mapping[str, Any]) -> str:
     """Where an endpoint's settings are declared (the deploy function creates the endpoint itself)."""
     return f" (settings in {settings['declared_by']})" if settings.get("declared_by") else ""
 
@@ -108,6 +132,25 @@ def json_document(value: Any) -> Any:
         return json.loads(value)
     except json.JSONDecodeError:
         return None
+
+
+def walk(value: Any, path: str = "", *, into_json: bool = False) -> Iterator[tuple[str, Any]]:
+    """Every value inside ``value``, itself first, with its path (keys joined by dots, list positions as ``[i]``).
+
+    With ``into_json``, a string holding a JSON object or array (a policy document, a
+    pipeline definition) is walked too, under the string's own path.
+    """
+    yield path, value
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from walk(item, f"{path}.{key}" if path else str(key), into_json=into_json)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from walk(item, f"{path}[{index}]", into_json=into_json)
+    elif into_json:
+        document = json_document(value)
+        if document is not None:
+            yield from walk(document, path, into_json=True)
 
 
 def pipeline_steps(steps: list[dict[str, Any]], inside_condition: bool = False) -> Iterator[tuple[dict[str, Any], bool]]:
