@@ -21,6 +21,7 @@ from typing import Any
 import yaml
 
 from mlops_dsl.loading.loader import ResolvedSpec, StackOverrides, display_path, load_platform
+from mlops_dsl.spec.monitoring import channel_secrets
 from mlops_dsl.spec.problems import Problem, SpecError, got_allowed, one_of
 
 PROJECT_FILE = "Pulumi.yaml"
@@ -131,10 +132,7 @@ def secret_names(resolved: ResolvedSpec) -> set[str]:
     platform = resolved.platform
     names = {platform.retraining_webhook.secret}
     for channel in platform.notifications:
-        for attribute in ("webhook_url_secret", "routing_key_secret", "url_secret", "password_secret"):
-            value = getattr(channel, attribute, None)
-            if value:
-                names.add(value)
+        names.update(channel_secrets(channel))
     return names
 
 

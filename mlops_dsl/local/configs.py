@@ -23,6 +23,7 @@ import yaml
 from mlops_dsl.local.layout import SCRAPE_INTERVAL, LocalPlatform, secret_env_name
 from mlops_dsl.rendering.alerting import alertmanager_config, rule_groups
 from mlops_dsl.spec.base import format_duration
+from mlops_dsl.spec.monitoring import channel_secrets
 from mlops_dsl.spec.platform import Platform
 
 
@@ -47,17 +48,7 @@ def _private(path: Path, text: str) -> None:
 
 def _channel_secrets(platform: Platform) -> dict[str, list[str]]:
     """The secret names each channel needs."""
-    needed: dict[str, list[str]] = {}
-    for channel in platform.notifications:
-        if channel.kind == "slack":
-            needed[channel.name] = [channel.webhook_url_secret]
-        elif channel.kind == "pagerduty":
-            needed[channel.name] = [channel.routing_key_secret]
-        elif channel.kind == "webhook":
-            needed[channel.name] = [channel.url_secret]
-        else:
-            needed[channel.name] = [channel.password_secret] if channel.password_secret else []
-    return needed
+    return {channel.name: channel_secrets(channel) for channel in platform.notifications}
 
 
 def webhook_token(local: LocalPlatform) -> str:

@@ -14,10 +14,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, assert_never
 
 from mlops_dsl.spec.base import format_duration
-from mlops_dsl.spec.monitoring import DataDrift, ErrorRate, Latency, ModelQuality, PredictionDrift
+from mlops_dsl.spec.monitoring import (
+    DataDrift,
+    Email,
+    ErrorRate,
+    Latency,
+    ModelQuality,
+    Monitor,
+    PagerDuty,
+    PredictionDrift,
+    Slack,
+    Webhook,
+)
 from mlops_dsl.spec.platform import Model, Platform
 from mlops_dsl.spec.retraining import OnAlert
 from mlops_dsl.spec.training import LOWER_IS_BETTER
@@ -31,40 +42,47 @@ def _selector(**labels: str) -> str:
     return "{" + ",".join(f'{key}="{value}"' for key, value in labels.items()) + "}"
 
 
-def expression(model: Model, monitor: Any, keep: tuple[str, ...] = ()) -> str:
+def expression(model: Model, monitor: Monitor, keep: tuple[str, ...] = ()) -> str:
     """The PromQL that is true while the monitor's condition holds."""
     by = ", ".join(("model", *keep))
-    window = format_duration(getattr(monitor, "window", None) or timedelta(minutes=5))
-    if isinstance(monitor, (DataDrift, PredictionDrift)):
-        return f"max by ({by}) (mlops_drift_score{_selector(model=model.name, monitor=monitor.name)}) > {monitor.threshold}"
-    if isinstance(monitor, ModelQuality):
-        if monitor.metric in LOWER_IS_BETTER:
-            return f"max by ({by}) (mlops_model_quality{_selector(model=model.name, metric=monitor.metric)}) > {monitor.threshold}"
-        return f"min by ({by}) (mlops_model_quality{_selector(model=model.name, metric=monitor.metric)}) < {monitor.threshold}"
-    if isinstance(monitor, Latency):
-        seconds = monitor.threshold.total_seconds()
-        return (
-            f"histogram_quantile({monitor.quantile}, sum by ({by}, le) "
-            f"(rate(mlops_request_duration_seconds_bucket{_selector(model=model.name)}[{window}]))) > {seconds:g}"
-        )
-    if isinstance(monitor, ErrorRate):
-        errors = f'mlops_request_errors_total{{model="{model.name}",code=~"5.."}}'
-        requests = f"mlops_requests_total{_selector(model=model.name)}"
-        return f"(sum by ({by}) (rate({errors}[{window}])) / sum by ({by}) (rate({requests}[{window}]))) > {monitor.threshold}"
-    raise TypeError(f"no alert expression for {type(monitor).__name__}")
+    match monitor:
+        case DataDrift() | PredictionDrift():
+            return f"max by ({by}) (mlops_drift_score{_selector(model=model.name, monitor=monitor.name)}) > {monitor.threshold}"
+        case ModelQuality():
+            if monitor.metric in LOWER_IS_BETTER:
+                return f"max by ({by}) (mlops_model_quality{_selector(model=model.name, metric=monitor.metric)}) > {monitor.threshold}"
+            return f"min by ({by}) (mlops_model_quality{_selector(model=model.name, metric=monitor.metric)}) < {monitor.threshold}"
+        case Latency():
+            window = format_duration(monitor.window)
+            seconds = monitor.threshold.total_seconds()
+            return (
+                f"histogram_quantile({monitor.quantile}, sum by ({by}, le) "
+                f"(rate(mlops_request_duration_seconds_bucket{_selector(model=model.name)}[{window}]))) > {seconds:g}"
+            )
+        case ErrorRate():
+            window = format_duration(monitor.window)
+            errors = f'mlops_request_errors_total{{model="{model.name}",code=~"5.."}}'
+            requests = f"mlops_requests_total{_selector(model=model.name)}"
+            return f"(sum by ({by}) (rate({errors}[{window}])) / sum by ({by}) (rate({requests}[{window}]))) > {monitor.threshold}"
+        case _:
+            assert_never(monitor)
 
 
-def _summary(model: Model, monitor: Any) -> str:
-    if isinstance(monitor, DataDrift):
-        return f"Input drift ({monitor.method.upper()}) on model {model.name} is above {monitor.threshold}"
-    if isinstance(monitor, PredictionDrift):
-        return f"Prediction drift ({monitor.method.upper()}) on model {model.name} is above {monitor.threshold}"
-    if isinstance(monitor, ModelQuality):
-        side = "above" if monitor.metric in LOWER_IS_BETTER else "below"
-        return f"{monitor.metric} of model {model.name} is {side} {monitor.threshold}"
-    if isinstance(monitor, Latency):
-        return f"p{monitor.quantile * 100:g} latency of model {model.name} is above {format_duration(monitor.threshold)}"
-    return f"Error rate of model {model.name} is above {monitor.threshold:.2%}"
+def _summary(model: Model, monitor: Monitor) -> str:
+    match monitor:
+        case DataDrift():
+            return f"Input drift ({monitor.method.upper()}) on model {model.name} is above {monitor.threshold}"
+        case PredictionDrift():
+            return f"Prediction drift ({monitor.method.upper()}) on model {model.name} is above {monitor.threshold}"
+        case ModelQuality():
+            side = "above" if monitor.metric in LOWER_IS_BETTER else "below"
+            return f"{monitor.metric} of model {model.name} is {side} {monitor.threshold}"
+        case Latency():
+            return f"p{monitor.quantile * 100:g} latency of model {model.name} is above {format_duration(monitor.threshold)}"
+        case ErrorRate():
+            return f"Error rate of model {model.name} is above {monitor.threshold:.2%}"
+        case _:
+            assert_never(monitor)
 
 
 def retrains_on(model: Model) -> set[str]:
@@ -72,7 +90,7 @@ def retrains_on(model: Model) -> set[str]:
     return {t.alert for t in model.retraining.triggers if isinstance(t, OnAlert)}
 
 
-def channels_of(platform: Platform, monitor: Any) -> list[str]:
+def channels_of(platform: Platform, monitor: Monitor) -> list[str]:
     """The channels a monitor notifies: its own list, or every channel of the platform."""
     return list(monitor.notify) if monitor.notify is not None else [c.name for c in platform.notifications]
 
@@ -168,26 +186,29 @@ def alertmanager_config(
     ]
     for channel in platform.notifications:
         receiver: dict[str, Any] = {"name": channel.name}
-        if channel.kind == "slack":
-            receiver["slack_configs"] = [
-                {"api_url_file": secret_files[channel.webhook_url_secret], "channel": channel.channel, "send_resolved": True}
-            ]
-        elif channel.kind == "email":
-            email: dict[str, Any] = {
-                "to": ", ".join(channel.to),
-                "from": channel.sender,
-                "smarthost": channel.smarthost,
-                "send_resolved": True,
-            }
-            if channel.username:
-                email["auth_username"] = channel.username
-            if channel.password_secret:
-                email["auth_password_file"] = secret_files[channel.password_secret]
-            receiver["email_configs"] = [email]
-        elif channel.kind == "pagerduty":
-            receiver["pagerduty_configs"] = [{"routing_key_file": secret_files[channel.routing_key_secret], "send_resolved": True}]
-        else:
-            receiver["webhook_configs"] = [{"url": secret_values[channel.url_secret], "send_resolved": True}]
+        match channel:
+            case Slack():
+                receiver["slack_configs"] = [
+                    {"api_url_file": secret_files[channel.webhook_url_secret], "channel": channel.channel, "send_resolved": True}
+                ]
+            case Email():
+                email: dict[str, Any] = {
+                    "to": ", ".join(channel.to),
+                    "from": channel.sender,
+                    "smarthost": channel.smarthost,
+                    "send_resolved": True,
+                }
+                if channel.username:
+                    email["auth_username"] = channel.username
+                if channel.password_secret:
+                    email["auth_password_file"] = secret_files[channel.password_secret]
+                receiver["email_configs"] = [email]
+            case PagerDuty():
+                receiver["pagerduty_configs"] = [{"routing_key_file": secret_files[channel.routing_key_secret], "send_resolved": True}]
+            case Webhook():
+                receiver["webhook_configs"] = [{"url": secret_values[channel.url_secret], "send_resolved": True}]
+            case _:
+                assert_never(channel)
         receivers.append(receiver)
     child_routes = []
     for route in routes(platform):
@@ -246,7 +267,7 @@ def _labels(**labels: str) -> str:
 Series = list[dict[str, str]]
 
 
-def _series(model: Model, monitor: Any, extra: dict[str, str], steps: str) -> tuple[Series, Series, float]:
+def _series(model: Model, monitor: Monitor, extra: dict[str, str], steps: str) -> tuple[Series, Series, float]:
     """Input series (one sample a minute, ``steps`` long) that make the alert fire, ones that keep it quiet,
     and the value it fires with."""
     if isinstance(monitor, (DataDrift, PredictionDrift)):
@@ -288,12 +309,14 @@ def _series(model: Model, monitor: Any, extra: dict[str, str], steps: str) -> tu
 
         # All requests sit in the bucket (2t, 8t]; the quantile interpolates inside it.
         return latency(slow), latency(fast), threshold * 2 + threshold * 6 * monitor.quantile
-    requests = f"mlops_requests_total{_labels(model=model.name, version='1', **extra)}"
-    errors = f"mlops_request_errors_total{_labels(model=model.name, version='1', code='500', **extra)}"
-    bad = max(1, int(1000 * monitor.threshold * 4))
-    good = int(1000 * monitor.threshold / 4)
-    return (
-        [{"series": requests, "values": f"0+1000{steps}"}, {"series": errors, "values": f"0+{bad}{steps}"}],
-        [{"series": requests, "values": f"0+1000{steps}"}, {"series": errors, "values": f"0+{good}{steps}"}],
-        bad / 1000,
-    )
+    if isinstance(monitor, ErrorRate):
+        requests = f"mlops_requests_total{_labels(model=model.name, version='1', **extra)}"
+        errors = f"mlops_request_errors_total{_labels(model=model.name, version='1', code='500', **extra)}"
+        bad = max(1, int(1000 * monitor.threshold * 4))
+        good = int(1000 * monitor.threshold / 4)
+        return (
+            [{"series": requests, "values": f"0+1000{steps}"}, {"series": errors, "values": f"0+{bad}{steps}"}],
+            [{"series": requests, "values": f"0+1000{steps}"}, {"series": errors, "values": f"0+{good}{steps}"}],
+            bad / 1000,
+        )
+    assert_never(monitor)

@@ -8,7 +8,7 @@ triggers and canary rollbacks refer to monitors by that name.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Literal, assert_never
 
 from pydantic import Field
 
@@ -156,8 +156,24 @@ Channel = Annotated[Slack | Email | PagerDuty | Webhook, Field(discriminator="ki
 """A notification channel; the ``kind`` field tells which."""
 
 
+def channel_secrets(channel: Channel) -> list[str]:
+    """The names of the secrets a channel reads (its webhook URL, routing key, URL or SMTP password)."""
+    match channel:
+        case Slack():
+            return [channel.webhook_url_secret]
+        case Email():
+            return [channel.password_secret] if channel.password_secret else []
+        case PagerDuty():
+            return [channel.routing_key_secret]
+        case Webhook():
+            return [channel.url_secret]
+        case _:
+            assert_never(channel)
+
+
 __all__ = [
     "SERVICE_MONITOR_KINDS",
+    "channel_secrets",
     "Alerting",
     "Channel",
     "DataDrift",

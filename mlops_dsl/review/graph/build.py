@@ -11,12 +11,24 @@ from __future__ import annotations
 
 from datetime import timedelta
 from itertools import pairwise
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, assert_never
 
 from mlops_dsl.loading.loader import ResolvedSpec
 from mlops_dsl.rendering.alerting import channels_of, retrains_on
 from mlops_dsl.review.graph.model import PlatformGraph
-from mlops_dsl.spec.monitoring import DataDrift, ErrorRate, Latency, ModelQuality, PredictionDrift
+from mlops_dsl.spec.monitoring import (
+    Channel,
+    DataDrift,
+    Email,
+    ErrorRate,
+    Latency,
+    ModelQuality,
+    Monitor,
+    PagerDuty,
+    PredictionDrift,
+    Slack,
+    Webhook,
+)
 from mlops_dsl.spec.platform import Model, Platform
 from mlops_dsl.spec.retraining import OnNewData, OnSchedule
 from mlops_dsl.spec.training import LOWER_IS_BETTER
@@ -77,6 +89,19 @@ def _feature_store(graph: PlatformGraph, platform: Platform, target: str) -> Non
         graph.connect(offline_id, online_id, f"materialize {store.materialization.schedule}")
 
 
+def _channel_detail(channel: Channel) -> str:
+    """What the graph shows of a channel beside its kind: the Slack channel, the addresses."""
+    match channel:
+        case Slack():
+            return channel.channel
+        case Email():
+            return ", ".join(channel.to)
+        case PagerDuty() | Webhook():
+            return ""
+        case _:
+            assert_never(channel)
+
+
 def _alerting(graph: PlatformGraph, platform: Platform, target: str) -> str | None:
     if not any(model.monitors for model in platform.models):
         return None
@@ -84,7 +109,7 @@ def _alerting(graph: PlatformGraph, platform: Platform, target: str) -> str | No
     alerts = sum(len(model.monitors) for model in platform.models)
     alerting_id = graph.add(("alerting",), ["Alerts", f"{alerts} {rules}", f"routed by {router}"], "alerting", "alerting")
     for channel in platform.notifications:
-        detail = {"slack": getattr(channel, "channel", ""), "email": ", ".join(getattr(channel, "to", []))}.get(channel.kind, "")
+        detail = _channel_detail(channel)
         graph.add(("channel", channel.name), [channel.name, f"{channel.kind} {detail}".strip()], "channel", "alerting")
     for channel in platform.notifications:
         notified = [m.name for model in platform.models for m in model.monitors if channel.name in channels_of(platform, m)]
@@ -213,7 +238,7 @@ def _serving(graph: PlatformGraph, model: Model, target: str, registry: str) -> 
     return watched
 
 
-def _describe(monitor: object) -> str:
+def _describe(monitor: Monitor) -> str:
     match monitor:
         case DataDrift():
             return f"input drift: {monitor.method} > {monitor.threshold:g} over {_duration(monitor.window)}"
@@ -226,7 +251,8 @@ def _describe(monitor: object) -> str:
             return f"latency: p{monitor.quantile * 100:g} > {_duration(monitor.threshold)}"
         case ErrorRate():
             return f"error rate > {monitor.threshold:.2%}"
-    raise TypeError(f"no description for {type(monitor).__name__}")
+        case _:
+            assert_never(monitor)
 
 
 def _monitors(graph: PlatformGraph, platform: Platform, model: Model, watched: list[str], alerting: str | None) -> None:
