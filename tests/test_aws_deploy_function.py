@@ -21,6 +21,7 @@ from mlops_dsl.aws.deploy_function import (
     quality_job_request,
     update_endpoint_request,
 )
+from mlops_dsl.contracts.aws import BatchConfig, BatchSettings, DeploySettings
 from tests.helpers.aws_api import Gap, request_errors
 from tests.helpers.moto import client, moto_server
 
@@ -34,7 +35,7 @@ def endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield url
 
 
-def settings(role: str, canary: bool = True) -> dict[str, Any]:
+def settings(role: str, canary: bool = True) -> DeploySettings:
     return {
         "model": "churn",
         "endpoint": ENDPOINT,
@@ -242,8 +243,11 @@ def test_every_request_the_function_builds_is_valid_for_the_aws_api(endpoint: st
         request_errors(sagemaker, "CreateModelQualityJobDefinition", quality_job_request(settings("arn:aws:iam::123456789012:role/m")))
         == ""
     )
-    batch = {
+    batch: BatchSettings = {
         "model": "churn",
+        "group": GROUP,
+        "endpoint": ENDPOINT,
+        "role_arn": "r",
         "input": "s3://d/batch/in",
         "output": "s3://d/batch/out",
         "kms_key": "k",
@@ -257,7 +261,7 @@ def test_every_request_the_function_builds_is_valid_for_the_aws_api(endpoint: st
 
 def test_batch_scoring_runs_a_transform_with_the_newest_approved_version(endpoint: str) -> None:
     world = World(endpoint)
-    config = {
+    config: BatchConfig = {
         "models": {
             "churn": {
                 "model": "churn",

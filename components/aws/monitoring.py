@@ -19,6 +19,7 @@ import pulumi_aws as aws
 from components.aws.context import Account
 from components.aws.functions import allow_invoke, function
 from components.aws.serving import QUALITY_METRICS
+from mlops_dsl.contracts.aws import SLACK_CHANNEL_ENV, SLACK_WEBHOOK_URL_ENV
 from mlops_dsl.rendering.alerting import channels_of
 from mlops_dsl.spec.base import format_duration
 from mlops_dsl.spec.monitoring import DataDrift, ErrorRate, Latency, ModelQuality, PredictionDrift
@@ -195,8 +196,8 @@ class Monitoring(pulumi.ComponentResource):
                 instance=channel.name,
                 statements=[],
                 environment={
-                    "MLOPS_SLACK_WEBHOOK_URL": pulumi.Output.secret(secrets[channel.webhook_url_secret]),
-                    "MLOPS_SLACK_CHANNEL": channel.channel,
+                    SLACK_WEBHOOK_URL_ENV: pulumi.Output.secret(secrets[channel.webhook_url_secret]),
+                    SLACK_CHANNEL_ENV: channel.channel,
                 },
                 parent=topic,
             )

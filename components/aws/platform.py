@@ -22,6 +22,7 @@ from components.aws.retraining import RetrainingTrigger, RetrainingTriggerArgs
 from components.aws.serving import ModelServing, ModelServingArgs
 from components.aws.storage import Storage, StorageArgs
 from components.aws.training import TrainingPipeline, TrainingPipelineArgs
+from mlops_dsl.contracts.aws import DeploySettings
 from mlops_dsl.loading.loader import ResolvedSpec
 from mlops_dsl.loading.stack import secret_names
 from mlops_dsl.spec.environment import AwsTarget
@@ -166,7 +167,7 @@ class AwsPlatform(pulumi.ComponentResource):
         features = FeatureStore(f"{name}-features", FeatureStoreArgs(account, storage.data_bucket), inside)
         feature_groups = {view.name: names.feature_group(view.name) for view in spec.platform.feature_store.feature_views}
         pipelines: dict[str, pulumi.Output[str]] = {}
-        deploy: dict[str, pulumi.Output[dict[str, object]]] = {}
+        deploy: dict[str, pulumi.Output[DeploySettings]] = {}
         roles: dict[str, pulumi.Output[str]] = {}
         for model in spec.platform.models:
             training = TrainingPipeline(

@@ -15,6 +15,7 @@ import pulumi_aws as aws
 
 from components.aws.context import Account, statement
 from components.aws.functions import function, invoke_on
+from mlops_dsl.contracts.aws import BATCH_CONFIG_ENV, DEPLOY_CONFIG_ENV, BatchConfig, BatchSettings, DeployConfig, DeploySettings
 from mlops_dsl.spec.schedules import eventbridge_cron
 
 
@@ -23,7 +24,7 @@ class ModelRegistryArgs:
     """Inputs of :class:`ModelRegistry`."""
 
     account: Account
-    deploy_settings: dict[str, pulumi.Output[dict[str, Any]]]
+    deploy_settings: dict[str, pulumi.Output[DeploySettings]]
     """The serving settings of each online model, by model name."""
     roles: dict[str, pulumi.Output[str]]
     """The role each model's containers run as, by model name."""
@@ -66,7 +67,7 @@ class ModelRegistry(pulumi.ComponentResource):
         name: str,
         account: Account,
         groups: dict[str, str],
-        settings: dict[str, pulumi.Output[dict[str, Any]]],
+        settings: dict[str, pulumi.Output[DeploySettings]],
         artifacts_arn: pulumi.Output[str],
     ) -> None:
         names = account.names
@@ -74,6 +75,9 @@ class ModelRegistry(pulumi.ComponentResource):
         roles = [s.apply(lambda v: v["role_arn"]) for s in settings.values()]
         monitor_roles = [s.apply(lambda v: v["monitor_role_arn"]) for s in settings.values()]
         sm = account.arn
+        config = pulumi.Output.all(*settings.values()).apply(
+            lambda values: DeployConfig(groups={groups[model]: value for model, value in zip(settings, values, strict=True)})
+        )
         deploy = function(
             f"{name}-deploy",
             account=account,
@@ -142,9 +146,7 @@ class ModelRegistry(pulumi.ComponentResource):
                     ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey", "kms:CreateGrant"], [account.kms_key_arn]
                 ),
             ],
-            environment={
-                "MLOPS_DEPLOY_CONFIG": pulumi.Output.json_dumps({"groups": {groups[model]: value for model, value in settings.items()}})
-            },
+            environment={DEPLOY_CONFIG_ENV: pulumi.Output.json_dumps(config)},
             parent=self,
             timeout=120,
         )
@@ -169,20 +171,29 @@ class ModelRegistry(pulumi.ComponentResource):
         sm = account.arn
         data_arn = pulumi.Output.concat("arn:aws:s3:::", args.data_bucket)
         artifacts_arn = pulumi.Output.concat("arn:aws:s3:::", args.artifacts_bucket)
-        settings = {
-            m.name: {
-                "model": m.name,
-                "group": groups[m.name],
-                "endpoint": names.endpoint(m.name),
-                "role_arn": args.roles[m.name],
-                "input": pulumi.Output.concat("s3://", args.data_bucket, "/", m.serving.batch.input.strip("/")),
-                "output": pulumi.Output.concat("s3://", args.artifacts_bucket, "/", m.serving.batch.output.strip("/")),
-                "kms_key": account.kms_key_arn,
-                "instance_type": m.serving.batch.resources.instance_type,
-                "instance_count": m.serving.batch.replicas,
-            }
-            for m in models
-        }
+        config = pulumi.Output.all(
+            roles=pulumi.Output.all(**{m.name: args.roles[m.name] for m in models}),
+            data_bucket=args.data_bucket,
+            artifacts_bucket=args.artifacts_bucket,
+            kms_key=account.kms_key_arn,
+        ).apply(
+            lambda values: BatchConfig(
+                models={
+                    m.name: BatchSettings(
+                        model=m.name,
+                        group=groups[m.name],
+                        endpoint=names.endpoint(m.name),
+                        role_arn=values["roles"][m.name],
+                        input=f"s3://{values['data_bucket']}/{m.serving.batch.input.strip('/')}",
+                        output=f"s3://{values['artifacts_bucket']}/{m.serving.batch.output.strip('/')}",
+                        kms_key=values["kms_key"],
+                        instance_type=m.serving.batch.resources.instance_type,
+                        instance_count=m.serving.batch.replicas,
+                    )
+                    for m in models
+                }
+            )
+        )
         batch = function(
             f"{name}-batch",
             account=account,
@@ -210,7 +221,7 @@ class ModelRegistry(pulumi.ComponentResource):
                     ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey", "kms:CreateGrant"], [account.kms_key_arn]
                 ),
             ],
-            environment={"MLOPS_BATCH_CONFIG": pulumi.Output.json_dumps({"models": settings})},
+            environment={BATCH_CONFIG_ENV: pulumi.Output.json_dumps(config)},
             parent=self,
         )
         for model in models:

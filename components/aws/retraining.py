@@ -9,13 +9,13 @@ also hears when executions end, so a run going blocks a second.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
 from components.aws.context import Account, statement
 from components.aws.functions import function, invoke_on
+from mlops_dsl.contracts.aws import TRIGGER_CONFIG_ENV, TRIGGER_TABLE_ENV, TriggerAlarm, TriggerConfig, TriggerModel, TriggerSource
 from mlops_dsl.spec.retraining import OnAlert, OnNewData, OnSchedule
 from mlops_dsl.spec.schedules import eventbridge_cron
 
@@ -54,33 +54,39 @@ class RetrainingTrigger(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         alarms = {
-            names.alarm(model.name, trigger.alert): {"model": model.name, "monitor": trigger.alert}
+            names.alarm(model.name, trigger.alert): TriggerAlarm(model=model.name, monitor=trigger.alert)
             for model in platform.models
             for trigger in model.retraining.triggers
             if isinstance(trigger, OnAlert)
         }
         sources = {s.name: s for s in platform.feature_store.sources}
-        watched: dict[str, dict[str, Any]] = {}
+        prefixes: dict[str, str] = {}  # the raw-data prefix of each watched source
+        watchers: dict[str, list[str]] = {}  # the models each watched source retrains
         for model in platform.models:
             for trigger in model.retraining.triggers:
                 if isinstance(trigger, OnNewData):
-                    prefix = sources[trigger.source].path.strip("/") + "/"
-                    entry = watched.setdefault(trigger.source, {"prefix": prefix, "source": trigger.source, "models": []})
-                    entry["models"].append(model.name)
-        config = {
-            "models": {
-                m.name: {
-                    "pipeline": names.pipeline(m.name),
-                    "cooldown_seconds": int(m.retraining.cooldown.total_seconds()),
-                    "dedup_seconds": int(m.retraining.dedup_window.total_seconds()),
-                    "max_concurrent_runs": m.retraining.max_concurrent_runs,
-                    "min_new_rows": {t.source: t.min_new_rows for t in m.retraining.triggers if isinstance(t, OnNewData)},
-                }
-                for m in platform.models
-            },
-            "alarms": alarms,
-            "sources": [{**entry, "bucket": args.data_bucket} for entry in watched.values()],
+                    prefixes[trigger.source] = sources[trigger.source].path.strip("/") + "/"
+                    watchers.setdefault(trigger.source, []).append(model.name)
+        models = {
+            m.name: TriggerModel(
+                pipeline=names.pipeline(m.name),
+                cooldown_seconds=int(m.retraining.cooldown.total_seconds()),
+                dedup_seconds=int(m.retraining.dedup_window.total_seconds()),
+                max_concurrent_runs=m.retraining.max_concurrent_runs,
+                min_new_rows={t.source: t.min_new_rows for t in m.retraining.triggers if isinstance(t, OnNewData)},
+            )
+            for m in platform.models
         }
+        config = pulumi.Output.from_input(args.data_bucket).apply(
+            lambda bucket: TriggerConfig(
+                models=models,
+                alarms=alarms,
+                sources=[
+                    TriggerSource(prefix=prefixes[source], source=source, models=watched, bucket=bucket)
+                    for source, watched in watchers.items()
+                ],
+            )
+        )
         statements = [
             statement(["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Scan"], [table.arn]),
             statement(["sagemaker:StartPipelineExecution", "sagemaker:ListPipelineExecutions"], list(args.pipelines.values())),
@@ -105,7 +111,7 @@ class RetrainingTrigger(pulumi.ComponentResource):
             account=account,
             role="trigger",
             statements=statements,
-            environment={"MLOPS_TABLE": table.name, "MLOPS_TRIGGER_CONFIG": pulumi.Output.json_dumps(config)},
+            environment={TRIGGER_TABLE_ENV: table.name, TRIGGER_CONFIG_ENV: pulumi.Output.json_dumps(config)},
             parent=self,
         )
         patterns: dict[str, pulumi.Input[str]] = {}
@@ -117,14 +123,14 @@ class RetrainingTrigger(pulumi.ComponentResource):
                     "detail": {"alarmName": sorted(alarms), "state": {"value": ["ALARM"]}},
                 }
             )
-        if watched:
+        if watchers:
             patterns["new-data"] = pulumi.Output.json_dumps(
                 {
                     "source": ["aws.s3"],
                     "detail-type": ["Object Created"],
                     "detail": {
                         "bucket": {"name": [args.data_bucket]},
-                        "object": {"key": [{"prefix": entry["prefix"]} for entry in watched.values()]},
+                        "object": {"key": [{"prefix": prefix} for prefix in prefixes.values()]},
                     },
                 }
             )

@@ -12,13 +12,22 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
 from components.aws.context import Account, statement
 from components.aws.training import image_pull_statements
+from mlops_dsl.contracts.aws import (
+    MONITOR_FEATURES_ENV,
+    AutoscalingSettings,
+    CanarySettings,
+    CaptureSettings,
+    DeploySettings,
+    MonitoringSettings,
+    QualitySettings,
+    VpcSettings,
+)
 from mlops_dsl.loading.aws_images import model_monitor_image
 from mlops_dsl.spec.feature_store import column_of
 from mlops_dsl.spec.monitoring import ModelQuality
@@ -54,7 +63,7 @@ class ModelServing(pulumi.ComponentResource):
     """The endpoint's name (fixed: alarms and the deploy function refer to it)."""
     role_arn: pulumi.Output[str]
     """The role the model's containers run as (endpoint and batch transform)."""
-    deploy_settings: pulumi.Output[dict[str, Any]]
+    deploy_settings: pulumi.Output[DeploySettings]
     """What the deploy function needs to roll a version of this model out."""
 
     def __init__(self, name: str, args: ModelServingArgs, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -134,7 +143,7 @@ class ModelServing(pulumi.ComponentResource):
                 "image_uri": model_monitor_image(account.region),
                 "record_preprocessor_source_uri": args.preprocessor_uri,
                 "environment": {
-                    "MLOPS_FEATURES": json.dumps([column_of(f) for f in model.features]),
+                    MONITOR_FEATURES_ENV: json.dumps([column_of(f) for f in model.features]),
                     "publish_cloudwatch_metrics": "Enabled",
                 },
             },
@@ -176,56 +185,75 @@ class ModelServing(pulumi.ComponentResource):
             tags=account.tags,
             opts=pulumi.ResourceOptions(parent=self),
         )
-        serving = model.serving
-        scaling = serving.autoscaling
-        health = [m.name for m in model.monitors if m.kind in ("latency", "error_rate")]
-        canary = serving.canary
-        quality = next((m for m in model.monitors if isinstance(m, ModelQuality)), None)
-        settings: dict[str, Any] = {
-            "model": model.name,
-            "endpoint": endpoint,
-            "role_arn": role.arn,
-            "monitor_role_arn": monitor_role.arn,
-            "instance_type": serving.resources.instance_type,
-            "initial_instance_count": serving.replicas,
-            "kms_key": account.kms_key_arn,
-            "capture": {
-                "enabled": serving.data_capture.enabled,
-                "sampling_percent": serving.data_capture.sampling_percent,
-                "destination": pulumi.Output.concat("s3://", args.artifacts_bucket, f"/capture/{model.name}"),
-                "modes": list(serving.data_capture.capture),
-            },
-            "canary": {"percent": canary.percent, "bake_seconds": int(canary.bake_time.total_seconds())} if canary else None,
-            "rollback_alarms": [names.alarm(model.name, alert) for alert in (canary.rollback_on if canary else health)],
-            "autoscaling": {
-                "min": scaling.min_replicas if scaling else serving.replicas,
-                "max": scaling.max_replicas if scaling else serving.replicas,
-                "metric": scaling.metric if scaling else "cpu",
-                "target": scaling.target if scaling else 70.0,
-            },
-            "artifacts_bucket": args.artifacts_bucket,
-            "monitoring": {
-                "schedule": names.monitoring(model.name, "data-quality"),
-                "job_definition": data_quality.name,
-                "cron": MONITOR_SCHEDULE,
-            },
-            "quality": (
-                {
-                    "job_definition": names.monitoring(model.name, "model-quality"),
-                    "schedule": names.monitoring(model.name, "model-quality"),
-                    "problem_type": "Regression" if model.task == "regression" else "BinaryClassification",
-                    "ground_truth": pulumi.Output.concat("s3://", args.artifacts_bucket, f"/ground-truth/{model.name}"),
-                    "output": pulumi.Output.concat("s3://", args.artifacts_bucket, f"/monitoring/{model.name}/model-quality"),
-                    "image": model_monitor_image(account.region),
-                    "instance_type": resources.instance_type,
-                }
-                if quality is not None and serving.online
-                else None
-            ),
-        }
-        if vpc:
-            settings["vpc"] = {"Subnets": vpc.subnet_ids, "SecurityGroupIds": vpc.security_group_ids}
+        self.deploy_settings = pulumi.Output.all(
+            role.arn, monitor_role.arn, account.kms_key_arn, args.artifacts_bucket, data_quality.name
+        ).apply(
+            lambda values: deploy_settings(
+                account,
+                model,
+                role_arn=values[0],
+                monitor_role_arn=values[1],
+                kms_key=values[2],
+                bucket=values[3],
+                job_definition=values[4],
+            )
+        )
         self.endpoint_name = pulumi.Output.from_input(endpoint)
         self.role_arn = role.arn
-        self.deploy_settings = pulumi.Output.from_input(settings)  # type: ignore[arg-type]
         self.register_outputs({"endpoint_name": self.endpoint_name, "role_arn": self.role_arn})
+
+
+def deploy_settings(
+    account: Account, model: Model, role_arn: str, monitor_role_arn: str, kms_key: str, bucket: str, job_definition: str
+) -> DeploySettings:
+    """The deploy function's settings for one model, once the roles, key, bucket and job definition are known."""
+    names = account.names
+    serving = model.serving
+    scaling = serving.autoscaling
+    health = [m.name for m in model.monitors if m.kind in ("latency", "error_rate")]
+    canary = serving.canary
+    quality = next((m for m in model.monitors if isinstance(m, ModelQuality)), None)
+    settings = DeploySettings(
+        model=model.name,
+        endpoint=names.endpoint(model.name),
+        role_arn=role_arn,
+        monitor_role_arn=monitor_role_arn,
+        instance_type=serving.resources.instance_type,
+        initial_instance_count=serving.replicas,
+        kms_key=kms_key,
+        capture=CaptureSettings(
+            enabled=serving.data_capture.enabled,
+            sampling_percent=serving.data_capture.sampling_percent,
+            destination=f"s3://{bucket}/capture/{model.name}",
+            modes=list(serving.data_capture.capture),
+        ),
+        canary=CanarySettings(percent=canary.percent, bake_seconds=int(canary.bake_time.total_seconds())) if canary else None,
+        rollback_alarms=[names.alarm(model.name, alert) for alert in (canary.rollback_on if canary else health)],
+        autoscaling=AutoscalingSettings(
+            min=scaling.min_replicas if scaling else serving.replicas,
+            max=scaling.max_replicas if scaling else serving.replicas,
+            metric=scaling.metric if scaling else "cpu",
+            target=scaling.target if scaling else 70.0,
+        ),
+        artifacts_bucket=bucket,
+        monitoring=MonitoringSettings(
+            schedule=names.monitoring(model.name, "data-quality"), job_definition=job_definition, cron=MONITOR_SCHEDULE
+        ),
+        quality=(
+            QualitySettings(
+                job_definition=names.monitoring(model.name, "model-quality"),
+                schedule=names.monitoring(model.name, "model-quality"),
+                problem_type="Regression" if model.task == "regression" else "BinaryClassification",
+                ground_truth=f"s3://{bucket}/ground-truth/{model.name}",
+                output=f"s3://{bucket}/monitoring/{model.name}/model-quality",
+                image=model_monitor_image(account.region),
+                instance_type=model.training.resources.instance_type,
+            )
+            if quality is not None and serving.online
+            else None
+        ),
+    )
+    vpc = account.target.vpc
+    if vpc:
+        settings["vpc"] = VpcSettings(Subnets=vpc.subnet_ids, SecurityGroupIds=vpc.security_group_ids)
+    return settings

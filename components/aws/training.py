@@ -10,6 +10,7 @@ import pulumi_aws as aws
 
 from components.aws.context import Account, statement
 from components.aws.pipeline_definition import PipelineInputs, build
+from mlops_dsl.contracts.aws import RUN_ID_PARAMETER, TRIGGER_REASON_PARAMETER
 from mlops_dsl.spec.platform import Model
 from mlops_dsl.spec.schedules import eventbridge_cron
 
@@ -197,8 +198,8 @@ class TrainingPipeline(pulumi.ComponentResource):
                 role_arn=events.arn,
                 sagemaker_pipeline_target={
                     "pipeline_parameter_lists": [
-                        {"name": "TriggerReason", "value": f"schedule ({model.training.schedule})"},
-                        {"name": "RunId", "value": "scheduled"},
+                        {"name": TRIGGER_REASON_PARAMETER, "value": f"schedule ({model.training.schedule})"},
+                        {"name": RUN_ID_PARAMETER, "value": "scheduled"},
                     ]
                 },
                 opts=pulumi.ResourceOptions(parent=rule),

@@ -5,7 +5,8 @@ newest approved model package, makes sure a SageMaker model exists for it,
 and starts a batch transform job over the input prefix into the output prefix.
 
 Configuration: ``MLOPS_BATCH_CONFIG`` (JSON written by Pulumi), per model:
-group, role, instance type and count, input and output S3 URIs, KMS key.
+group, role, instance type and count, input and output S3 URIs, KMS key
+(:class:`mlops_dsl.contracts.aws.BatchConfig`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ import os
 from datetime import UTC, datetime
 from typing import Any
 
+from mlops_dsl.contracts.aws import BATCH_CONFIG_ENV, BatchConfig, BatchSettings
+
 log = logging.getLogger("mlops.batch")
 log.setLevel(logging.INFO)
 
@@ -24,7 +27,7 @@ class NothingToScoreError(Exception):
     """No approved version to score with, or an event for no known model."""
 
 
-def transform_request(settings: dict[str, Any], job_name: str, model_name: str) -> dict[str, Any]:
+def transform_request(settings: BatchSettings, job_name: str, model_name: str) -> dict[str, Any]:
     """CreateTransformJob over the input prefix, one JSON request per line, encrypted output."""
     return {
         "TransformJobName": job_name,
@@ -44,7 +47,7 @@ def transform_request(settings: dict[str, Any], job_name: str, model_name: str) 
     }
 
 
-def score(event: Any, config: dict[str, Any], sagemaker: Any, now: datetime) -> dict[str, Any]:
+def score(event: Any, config: BatchConfig, sagemaker: Any, now: datetime) -> dict[str, Any]:
     """Start one batch transform for the model the scheduled event names."""
     model = event.get("model") if isinstance(event, dict) else None
     settings = config["models"].get(model) if model else None
@@ -72,7 +75,7 @@ def handler(event: Any, context: Any = None, *, sagemaker: Any = None) -> dict[s
     """The Lambda entry point."""
     import boto3
 
-    config = json.loads(os.environ["MLOPS_BATCH_CONFIG"])
+    config: BatchConfig = json.loads(os.environ[BATCH_CONFIG_ENV])
     try:
         return score(event, config, sagemaker or boto3.client("sagemaker"), datetime.now(UTC))
     except NothingToScoreError as error:

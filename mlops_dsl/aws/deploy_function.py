@@ -16,7 +16,7 @@ this function creates what does, so declaring an endpoint never needs a model
 that does not exist yet, and a new version never replaces the infrastructure.
 
 Configuration: ``MLOPS_DEPLOY_CONFIG`` (JSON written by Pulumi) maps each model
-package group to its endpoint settings.
+package group to its endpoint settings (:class:`mlops_dsl.contracts.aws.DeployConfig`).
 """
 
 from __future__ import annotations
@@ -27,6 +27,8 @@ import os
 from datetime import UTC, datetime
 from typing import Any
 
+from mlops_dsl.contracts.aws import DEPLOY_CONFIG_ENV, DeployConfig, DeploySettings, MonitoringSettings, QualitySettings
+
 log = logging.getLogger("mlops.deploy")
 log.setLevel(logging.INFO)
 VARIANT = "primary"
@@ -36,7 +38,7 @@ class IgnoredEventError(Exception):
     """An event that needs no deployment (or is malformed); the message says why."""
 
 
-def endpoint_config_request(settings: dict[str, Any], name: str, model_name: str) -> dict[str, Any]:
+def endpoint_config_request(settings: DeploySettings, name: str, model_name: str) -> dict[str, Any]:
     """CreateEndpointConfig: one variant, data capture at the spec's rate, encrypted with the platform key."""
     request: dict[str, Any] = {
         "EndpointConfigName": name,
@@ -64,7 +66,7 @@ def endpoint_config_request(settings: dict[str, Any], name: str, model_name: str
     return request
 
 
-def update_endpoint_request(settings: dict[str, Any], endpoint_config: str) -> dict[str, Any]:
+def update_endpoint_request(settings: DeploySettings, endpoint_config: str) -> dict[str, Any]:
     """UpdateEndpoint: a canary traffic shift (or all at once), rolled back automatically if a spec alarm fires."""
     canary = settings.get("canary")
     if canary:
@@ -85,21 +87,23 @@ def update_endpoint_request(settings: dict[str, Any], endpoint_config: str) -> d
     return request
 
 
-def monitoring_schedule_request(settings: dict[str, Any], kind: str = "DataQuality") -> dict[str, Any]:
+def monitoring_schedule_request(settings: DeploySettings, kind: str = "DataQuality") -> dict[str, Any]:
     """CreateMonitoringSchedule: a Model Monitor job (data quality, or model quality) on the endpoint's traffic."""
-    monitoring = settings["monitoring"] if kind == "DataQuality" else {**settings["quality"], "cron": settings["monitoring"]["cron"]}
+    job: MonitoringSettings | QualitySettings | None = settings["monitoring"] if kind == "DataQuality" else settings["quality"]
+    if job is None:
+        raise ValueError(f"model {settings['model']} has no model-quality settings")
     return {
-        "MonitoringScheduleName": monitoring["schedule"],
+        "MonitoringScheduleName": job["schedule"],
         "MonitoringScheduleConfig": {
-            "ScheduleConfig": {"ScheduleExpression": monitoring["cron"]},
-            "MonitoringJobDefinitionName": monitoring["job_definition"],
+            "ScheduleConfig": {"ScheduleExpression": settings["monitoring"]["cron"]},
+            "MonitoringJobDefinitionName": job["job_definition"],
             "MonitoringType": kind,
         },
         "Tags": [{"Key": "mlops:model", "Value": settings["model"]}],
     }
 
 
-def quality_job_request(settings: dict[str, Any]) -> dict[str, Any]:
+def quality_job_request(settings: DeploySettings) -> dict[str, Any]:
     """CreateModelQualityJobDefinition: the spec's quality metric from captured predictions and ground truth.
 
     Ground truth is uploaded under ``ground-truth/<model>/`` in Model Monitor's
@@ -107,6 +111,8 @@ def quality_job_request(settings: dict[str, Any]) -> dict[str, Any]:
     the Open Inference Protocol response (one row per request).
     """
     quality = settings["quality"]
+    if quality is None:
+        raise ValueError(f"model {settings['model']} has no model-quality settings")
     endpoint_input: dict[str, Any] = {"EndpointName": settings["endpoint"], "LocalPath": "/opt/ml/processing/input/endpoint"}
     if quality["problem_type"] == "BinaryClassification":
         endpoint_input.update({"ProbabilityAttribute": "outputs[0].data[0]", "ProbabilityThresholdAttribute": 0.5})
@@ -136,7 +142,7 @@ def quality_job_request(settings: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def scaling_requests(settings: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+def scaling_requests(settings: DeploySettings) -> tuple[dict[str, Any], dict[str, Any]]:
     """RegisterScalableTarget and PutScalingPolicy: target tracking within the spec's bounds."""
     resource = f"endpoint/{settings['endpoint']}/variant/{VARIANT}"
     scaling = settings["autoscaling"]
@@ -183,14 +189,14 @@ def _s3_parts(uri: str) -> tuple[str, str]:
 class Deployer:
     """Rolls approved model packages out to their endpoints."""
 
-    def __init__(self, config: dict[str, Any], sagemaker: Any, autoscaling: Any, s3: Any, clock: Any = None) -> None:
+    def __init__(self, config: DeployConfig, sagemaker: Any, autoscaling: Any, s3: Any, clock: Any = None) -> None:
         self.config = config
         self.sagemaker = sagemaker
         self.autoscaling = autoscaling
         self.s3 = s3
         self.clock = clock or (lambda: datetime.now(UTC))
 
-    def settings_for(self, event: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    def settings_for(self, event: Any) -> tuple[DeploySettings, dict[str, Any]]:
         if not isinstance(event, dict) or event.get("detail-type") != "SageMaker Model Package State Change":
             raise IgnoredEventError(
                 f"not a model package state change: {event.get('detail-type') if isinstance(event, dict) else type(event).__name__!r}"
@@ -229,8 +235,9 @@ class Deployer:
             "ExecutionRoleArn": settings["role_arn"],
             "Containers": [{"ModelPackageName": arn}],
         }
-        if settings.get("vpc"):
-            model_request["VpcConfig"] = settings["vpc"]
+        vpc = settings.get("vpc")
+        if vpc:
+            model_request["VpcConfig"] = vpc
         self.sagemaker.create_model(**model_request)
         config_name = f"{settings['endpoint']}-v{version}-{stamp}"[:63]
         self.sagemaker.create_endpoint_config(**endpoint_config_request(settings, config_name, model_name))
@@ -259,7 +266,7 @@ class Deployer:
         log.info(json.dumps(summary))
         return summary
 
-    def _publish(self, settings: dict[str, Any], package: dict[str, Any]) -> list[str]:
+    def _publish(self, settings: DeploySettings, package: dict[str, Any]) -> list[str]:
         """Copy the version's model, evaluation and baseline where the pipeline and Model Monitor read them."""
         bucket = settings["artifacts_bucket"]
         model = settings["model"]
@@ -288,13 +295,13 @@ class Deployer:
             published.append(f"s3://{bucket}/{key}")
         return published
 
-    def _ensure_monitoring(self, settings: dict[str, Any]) -> str:
+    def _ensure_monitoring(self, settings: DeploySettings) -> str:
         """Start Model Monitor's schedules once the endpoint exists (they need it)."""
         done = [self._ensure_schedule(settings, "DataQuality")]
-        if settings.get("quality"):
-            if not self._exists_quietly(
-                lambda: self.sagemaker.describe_model_quality_job_definition(JobDefinitionName=settings["quality"]["job_definition"])
-            ):
+        quality = settings.get("quality")
+        if quality:
+            job_definition = quality["job_definition"]
+            if not self._exists_quietly(lambda: self.sagemaker.describe_model_quality_job_definition(JobDefinitionName=job_definition)):
                 self.sagemaker.create_model_quality_job_definition(**quality_job_request(settings))
             done.append(self._ensure_schedule(settings, "ModelQuality"))
         return "; ".join(done)
@@ -310,7 +317,7 @@ class Deployer:
             raise
         return True
 
-    def _ensure_schedule(self, settings: dict[str, Any], kind: str) -> str:
+    def _ensure_schedule(self, settings: DeploySettings, kind: str) -> str:
         request = monitoring_schedule_request(settings, kind)
         name = request["MonitoringScheduleName"]
         if self._exists_quietly(lambda: self.sagemaker.describe_monitoring_schedule(MonitoringScheduleName=name)):
@@ -324,7 +331,7 @@ def handler(event: Any, context: Any = None, *, deployer: Deployer | None = None
     import boto3
 
     if deployer is None:
-        config = json.loads(os.environ["MLOPS_DEPLOY_CONFIG"])
+        config: DeployConfig = json.loads(os.environ[DEPLOY_CONFIG_ENV])
         deployer = Deployer(config, boto3.client("sagemaker"), boto3.client("application-autoscaling"), boto3.client("s3"))
     try:
         return deployer.deploy(event)

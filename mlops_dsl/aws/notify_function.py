@@ -18,6 +18,8 @@ import urllib.error
 import urllib.request
 from typing import Any
 
+from mlops_dsl.contracts.aws import SLACK_CHANNEL_ENV, SLACK_WEBHOOK_URL_ENV
+
 log = logging.getLogger("mlops.notify")
 log.setLevel(logging.INFO)
 
@@ -64,8 +66,8 @@ def post(url: str, payload: dict[str, Any], timeout: float = 10.0) -> None:
 
 def handler(event: Any, context: Any = None) -> dict[str, Any]:
     """The Lambda entry point: one Slack message per SNS record."""
-    url = os.environ["MLOPS_SLACK_WEBHOOK_URL"]
-    channel = os.environ.get("MLOPS_SLACK_CHANNEL", "")
+    url = os.environ[SLACK_WEBHOOK_URL_ENV]
+    channel = os.environ.get(SLACK_CHANNEL_ENV, "")
     records = event.get("Records") if isinstance(event, dict) else None
     if not isinstance(records, list):
         log.warning(json.dumps({"rejected": "the event has no SNS Records list"}))

@@ -10,6 +10,7 @@ import hashlib
 import re
 from typing import Any
 
+from mlops_dsl.contracts.aws import RUN_ID_PARAMETER, TRIGGER_REASON_PARAMETER
 from mlops_dsl.contracts.retraining import RunRequest, RunState
 
 
@@ -29,8 +30,8 @@ class SageMakerPipelineBackend:
             PipelineName=self.pipelines[request.model],
             PipelineExecutionDisplayName=re.sub(r"[^a-zA-Z0-9-]", "-", request.run_id)[:82],
             PipelineParameters=[
-                {"Name": "TriggerReason", "Value": request.reason[:1024]},
-                {"Name": "RunId", "Value": request.run_id},
+                {"Name": TRIGGER_REASON_PARAMETER, "Value": request.reason[:1024]},
+                {"Name": RUN_ID_PARAMETER, "Value": request.run_id},
             ],
             # Idempotent: a retried start of the same run is the same execution (32 to 128 characters).
             ClientRequestToken=hashlib.sha256(request.run_id.encode()).hexdigest(),

@@ -15,7 +15,8 @@ to the model's pending rows for that source, and a run is considered once
 they reach the minimum; a run that starts takes the rows it was started for.
 
 Configuration comes from the environment: ``MLOPS_TABLE`` (the DynamoDB state
-table) and ``MLOPS_TRIGGER_CONFIG`` (JSON, written by Pulumi)::
+table) and ``MLOPS_TRIGGER_CONFIG`` (JSON, written by Pulumi; its shape is
+:class:`mlops_dsl.contracts.aws.TriggerConfig`)::
 
     {"models": {"churn": {"pipeline": "...", "cooldown_seconds": 21600,
                           "dedup_seconds": 3600, "max_concurrent_runs": 1,
@@ -36,6 +37,7 @@ from typing import Any
 from mlops_dsl.aws.parquet_rows import NotParquetError, object_rows
 from mlops_dsl.aws.pipelines import SageMakerPipelineBackend
 from mlops_dsl.aws.state import ConflictError, DynamoState
+from mlops_dsl.contracts.aws import TRIGGER_CONFIG_ENV, TRIGGER_TABLE_ENV, TriggerConfig, TriggerModel
 from mlops_dsl.contracts.retraining import Decision, Event, Limits, RunRequest, decide
 
 log = logging.getLogger("mlops.trigger")
@@ -46,7 +48,7 @@ class RejectedError(Exception):
     """An event this function does not act on; the message says why."""
 
 
-def _limits(model: dict[str, Any]) -> Limits:
+def _limits(model: TriggerModel) -> Limits:
     return Limits(
         timedelta(seconds=model["cooldown_seconds"]), timedelta(seconds=model["dedup_seconds"]), int(model["max_concurrent_runs"])
     )
@@ -60,7 +62,7 @@ def _time(event: dict[str, Any]) -> datetime:
         raise RejectedError(f"'time' is not an ISO timestamp: {stamp!r}") from None
 
 
-def triggers_of(event: dict[str, Any], config: dict[str, Any]) -> list[Event]:
+def triggers_of(event: dict[str, Any], config: TriggerConfig) -> list[Event]:
     """The retraining events an EventBridge event (or a manual invocation) stands for."""
     if not isinstance(event, dict):
         raise RejectedError(f"the event must be a JSON object, got {type(event).__name__}")
@@ -104,7 +106,7 @@ def triggers_of(event: dict[str, Any], config: dict[str, Any]) -> list[Event]:
 class Trigger:
     """Decides on events and starts pipeline executions."""
 
-    def __init__(self, config: dict[str, Any], state: DynamoState, sagemaker: Any, s3: Any = None) -> None:
+    def __init__(self, config: TriggerConfig, state: DynamoState, sagemaker: Any, s3: Any = None) -> None:
         self.config = config
         self.state = state
         self.s3 = s3
@@ -198,8 +200,8 @@ def handler(event: Any, context: Any = None, *, trigger: Trigger | None = None) 
     import boto3
 
     if trigger is None:
-        config = json.loads(os.environ["MLOPS_TRIGGER_CONFIG"])
-        table = boto3.resource("dynamodb").Table(os.environ["MLOPS_TABLE"])
+        config: TriggerConfig = json.loads(os.environ[TRIGGER_CONFIG_ENV])
+        table = boto3.resource("dynamodb").Table(os.environ[TRIGGER_TABLE_ENV])
         trigger = Trigger(config, DynamoState(table), boto3.client("sagemaker"), boto3.client("s3"))
     try:
         if isinstance(event, dict) and event.get("detail-type") == "SageMaker Model Building Pipeline Execution Status Change":
