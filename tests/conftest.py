@@ -1,15 +1,21 @@
-"""Shared fixtures: the project, and runs of Pulumi programs under the SDK's mocks."""
+"""Shared fixtures: the project, its stacks by target, and runs of Pulumi programs under the SDK's mocks.
+
+A stack that does not load is listed under every target, so each test of it fails
+on its own (with the stack's problems) instead of breaking a whole module's collection.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import functools
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from mlops_dsl.loading.stack import Project, find_project
+from mlops_dsl.loading.stack import Project, find_project, load_stack
 from mlops_dsl.review.mocks import MockRun, run_stack, run_under_mocks
+from mlops_dsl.spec.problems import SpecError
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -21,6 +27,49 @@ STAND_IN_SECRETS = {
     "pagerdutyFraudKey": "stand-in-routing-key",
     "marketingWebhookUrl": "https://marketing.example.com/stand-in",
 }
+
+
+PROJECT = find_project(ROOT)
+BROKEN = "broken"
+
+
+@functools.cache
+def _targets() -> dict[str, str]:
+    """Each stack's target kind, or :data:`BROKEN` where the stack does not load."""
+    kinds: dict[str, str] = {}
+    for stack in PROJECT.stack_names():
+        try:
+            kinds[stack] = load_stack(PROJECT, stack).target.kind
+        except SpecError:
+            kinds[stack] = BROKEN
+    return kinds
+
+
+def stacks_of(target: str) -> list[str]:
+    """The stacks that deploy to ``target`` (plus any that do not load, so their tests fail one by one)."""
+    return [stack for stack, kind in _targets().items() if kind in (target, BROKEN)]
+
+
+class StackRuns(Mapping[str, MockRun]):
+    """Each stack's program run under mocks, made on first use and kept: a broken stack fails only its own tests."""
+
+    def __init__(self, stacks: list[str], secrets: dict[str, str] | None = None) -> None:
+        self.stacks = stacks
+        self.secrets = STAND_IN_SECRETS if secrets is None else secrets
+        self._runs: dict[str, MockRun] = {}
+
+    def __getitem__(self, stack: str) -> MockRun:
+        if stack not in self.stacks:
+            raise KeyError(stack)
+        if stack not in self._runs:
+            self._runs[stack] = run_stack(PROJECT, stack, secrets=self.secrets)
+        return self._runs[stack]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.stacks)
+
+    def __len__(self) -> int:
+        return len(self.stacks)
 
 
 @pytest.fixture(scope="session")

@@ -29,18 +29,16 @@ from components.aws.names import LIMITS
 from mlops_dsl.loading.loader import StackOverrides, load_platform
 from mlops_dsl.loading.stack import find_project, load_stack
 from mlops_dsl.review.mocks import MockRun, RecordedResource, Secret, reveal
-from tests.conftest import STAND_IN_SECRETS
+from tests.conftest import STAND_IN_SECRETS, StackRuns, stacks_of
 
 ROOT = Path(__file__).resolve().parents[1]
 PROJECT = find_project(ROOT)
-STACKS = [s for s in PROJECT.stack_names() if load_stack(PROJECT, s).target.kind == "aws"]
+STACKS = stacks_of("aws")
 
 
 @pytest.fixture(scope="module")
-def runs() -> dict[str, MockRun]:
-    from mlops_dsl.review.mocks import run_stack
-
-    return {stack: run_stack(PROJECT, stack, secrets=STAND_IN_SECRETS) for stack in STACKS}
+def runs() -> StackRuns:
+    return StackRuns(STACKS)
 
 
 def inputs(resource: RecordedResource) -> dict[str, Any]:
@@ -52,7 +50,7 @@ def test_there_is_an_aws_stack() -> None:
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_the_resource_graph(stack: str, runs: dict[str, MockRun]) -> None:
+def test_the_resource_graph(stack: str, runs: StackRuns) -> None:
     run = runs[stack]
     platform = load_stack(PROJECT, stack).platform
     counts = {t: len(run.of_type(t)) for t in {r.type for r in run.resources}}
@@ -88,7 +86,7 @@ def metrics_of(alarm: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_every_alarm_watches_its_endpoint_and_notifies_someone(stack: str, runs: dict[str, MockRun]) -> None:
+def test_every_alarm_watches_its_endpoint_and_notifies_someone(stack: str, runs: StackRuns) -> None:
     run = runs[stack]
     topics = {inputs(r)["name"]: r for r in run.of_type("aws:sns/topic:Topic")}
     topic_arns = {f"arn:aws:sns:eu-west-1:123456789012:{name}" for name in topics}
@@ -111,7 +109,7 @@ def test_every_alarm_watches_its_endpoint_and_notifies_someone(stack: str, runs:
         assert inputs(topic)["kmsMasterKeyId"].startswith("arn:aws:kms:")
 
 
-def test_alarm_thresholds_and_metrics_follow_the_spec(runs: dict[str, MockRun]) -> None:
+def test_alarm_thresholds_and_metrics_follow_the_spec(runs: StackRuns) -> None:
     by_name = {a["name"]: a for a in alarms(runs["churn-prod"])}
     latency = by_name["churn-prod-churn-churn-latency-p99"]
     assert (latency["metricName"], latency["extendedStatistic"], latency["threshold"]) == ("ModelLatency", "p99", 250_000)
@@ -132,7 +130,7 @@ def targets(run: MockRun) -> dict[str, str]:
     return {inputs(t)["rule"]: inputs(t)["arn"] for t in run.of_type("aws:cloudwatch/eventTarget:EventTarget")}
 
 
-def test_eventbridge_targets_are_the_trigger_function_and_the_pipeline(runs: dict[str, MockRun]) -> None:
+def test_eventbridge_targets_are_the_trigger_function_and_the_pipeline(runs: StackRuns) -> None:
     run = runs["churn-prod"]
     rules = {inputs(r)["name"]: inputs(r) for r in run.of_type("aws:cloudwatch/eventRule:EventRule")}
     wiring = targets(run)
@@ -164,7 +162,7 @@ def test_eventbridge_targets_are_the_trigger_function_and_the_pipeline(runs: dic
         assert inputs(permission)["principal"] == "events.amazonaws.com" and inputs(permission)["sourceArn"]
 
 
-def test_function_configuration_matches_the_infrastructure(runs: dict[str, MockRun]) -> None:
+def test_function_configuration_matches_the_infrastructure(runs: StackRuns) -> None:
     run = runs["churn-prod"]
     functions = {inputs(f)["handler"].split(".")[-2]: inputs(f) for f in run.of_type("aws:lambda/function:Function")}
     trigger = json.loads(functions["trigger_function"]["environment"]["variables"]["MLOPS_TRIGGER_CONFIG"])
@@ -200,7 +198,7 @@ def iam_documents(run: MockRun) -> list[tuple[str, dict[str, Any]]]:
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_no_iam_statement_uses_a_wildcard_action_or_an_unneeded_wildcard_resource(stack: str, runs: dict[str, MockRun]) -> None:
+def test_no_iam_statement_uses_a_wildcard_action_or_an_unneeded_wildcard_resource(stack: str, runs: StackRuns) -> None:
     documents = iam_documents(runs[stack])
     assert len(documents) >= 8
     for name, document in documents:
@@ -244,7 +242,7 @@ def test_the_least_privilege_check_itself_refuses_wildcards(mock_program: Callab
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_every_bucket_is_encrypted_versioned_private_and_tls_only(stack: str, runs: dict[str, MockRun]) -> None:
+def test_every_bucket_is_encrypted_versioned_private_and_tls_only(stack: str, runs: StackRuns) -> None:
     run = runs[stack]
     buckets = [b.urn for b in run.of_type("aws:s3/bucket:Bucket")]
     assert len(buckets) == 2
@@ -271,7 +269,7 @@ def test_every_bucket_is_encrypted_versioned_private_and_tls_only(stack: str, ru
         assert deny["Effect"] == "Deny" and deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
 
 
-def test_data_at_rest_is_encrypted_everywhere(runs: dict[str, MockRun]) -> None:
+def test_data_at_rest_is_encrypted_everywhere(runs: StackRuns) -> None:
     run = runs["churn-prod"]
     key = run.one("aws:kms/key:Key")
     assert inputs(key)["enableKeyRotation"] is True
@@ -288,7 +286,7 @@ def test_data_at_rest_is_encrypted_everywhere(runs: dict[str, MockRun]) -> None:
         assert inputs(log_group)["kmsKeyId"].startswith("arn:aws:kms:")
 
 
-def test_slack_is_reached_through_a_forwarder_holding_the_webhook_as_a_secret(runs: dict[str, MockRun]) -> None:
+def test_slack_is_reached_through_a_forwarder_holding_the_webhook_as_a_secret(runs: StackRuns) -> None:
     run = runs["churn-prod"]
     subscriptions = [inputs(s) for s in run.of_type("aws:sns/topicSubscription:TopicSubscription")]
     assert not [s for s in subscriptions if s["protocol"] == "https" and "hooks.slack.com" in str(s["endpoint"])]
@@ -307,7 +305,7 @@ def test_slack_is_reached_through_a_forwarder_holding_the_webhook_as_a_secret(ru
     assert slack not in plain
 
 
-def test_feature_groups_follow_the_views(runs: dict[str, MockRun]) -> None:
+def test_feature_groups_follow_the_views(runs: StackRuns) -> None:
     groups = {inputs(g)["featureGroupName"]: inputs(g) for g in runs["churn-prod"].of_type("aws:sagemaker/featureGroup:FeatureGroup")}
     activity = groups["churn-prod-customer-activity"]
     assert activity["recordIdentifierFeatureName"] == "customer_id" and activity["eventTimeFeatureName"] == "event_timestamp"
@@ -316,7 +314,7 @@ def test_feature_groups_follow_the_views(runs: dict[str, MockRun]) -> None:
     assert activity["offlineStoreConfig"]["dataCatalogConfig"]["tableName"] == "churn_prod_customer_activity"
 
 
-def test_the_pipeline_definition_has_the_steps_and_the_gate(runs: dict[str, MockRun]) -> None:
+def test_the_pipeline_definition_has_the_steps_and_the_gate(runs: StackRuns) -> None:
     definition = json.loads(inputs(runs["churn-prod"].one("aws:sagemaker/pipeline:Pipeline"))["pipelineDefinition"])
     assert [(s["Name"], s["Type"]) for s in definition["Steps"]] == [
         ("Prepare", "Processing"),
@@ -386,7 +384,7 @@ def test_names_fit_aws_limits_for_long_model_and_platform_names(mock_program: Ca
         (RetrainingTrigger, "mlops:aws:RetrainingTrigger"),
     ],
 )
-def test_component_type_tokens_are_pinned(component: type, token: str, runs: dict[str, MockRun]) -> None:
+def test_component_type_tokens_are_pinned(component: type, token: str, runs: StackRuns) -> None:
     recorded = next((r for r in runs["churn-prod"].resources if r.type == token), None)
     assert recorded is not None, f"{component.__name__} was not built as {token}"
     children = [r for r in runs["churn-prod"].resources if r.parent == recorded.urn]
@@ -407,6 +405,7 @@ def test_the_function_archive_is_the_aws_runtime_folder_and_the_contracts() -> N
         "aws/trigger_function.py",
         "contracts/__init__.py",
         "contracts/aws.py",
+        "contracts/environment.py",
         "contracts/retraining.py",
         "spec/__init__.py",
         "spec/durations.py",
@@ -418,6 +417,7 @@ def test_the_function_archive_imports_with_only_the_standard_library(tmp_path: P
     for name, asset in archive().assets.items():
         target = tmp_path / name
         target.parent.mkdir(parents=True, exist_ok=True)
+        assert isinstance(asset, pulumi.StringAsset | pulumi.FileAsset), name
         target.write_text(asset.text if isinstance(asset, pulumi.StringAsset) else Path(asset.path).read_text())
     script = (
         "import sys\n"

@@ -38,6 +38,7 @@ from mlops_dsl.loading.loader import StackOverrides, load_platform
 from mlops_dsl.loading.stack import Project, load_stack
 from mlops_dsl.rendering.alerting import promtool_tests
 from mlops_dsl.review.mocks import MockRun, Secret, kubernetes_manifests, reveal
+from tests.conftest import StackRuns, stacks_of
 from tests.helpers.kubernetes import KUBERNETES_VERSIONS, alertmanager_config_from, builtin_errors, custom_results
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -50,23 +51,12 @@ SECRETS = {
 }
 
 
-def kubernetes_stacks() -> list[str]:
-    from mlops_dsl.loading.stack import find_project
-
-    project = find_project(ROOT)
-    return [s for s in project.stack_names() if load_stack(project, s).target.kind == "kubernetes"]
-
-
-STACKS = kubernetes_stacks()
+STACKS = stacks_of("kubernetes")
 
 
 @pytest.fixture(scope="module")
-def runs() -> dict[str, MockRun]:
-    from mlops_dsl.loading.stack import find_project
-    from mlops_dsl.review.mocks import run_stack
-
-    project = find_project(ROOT)
-    return {stack: run_stack(project, stack, secrets=SECRETS) for stack in STACKS}
+def runs() -> StackRuns:
+    return StackRuns(STACKS, SECRETS)
 
 
 def objects(run: MockRun, kind: str) -> list[dict[str, Any]]:
@@ -84,14 +74,14 @@ def test_there_are_kubernetes_stacks() -> None:
 
 @pytest.mark.parametrize("stack", STACKS)
 @pytest.mark.parametrize("version", KUBERNETES_VERSIONS)
-def test_every_builtin_manifest_is_valid_for_current_kubernetes(stack: str, version: str, runs: dict[str, MockRun]) -> None:
+def test_every_builtin_manifest_is_valid_for_current_kubernetes(stack: str, version: str, runs: StackRuns) -> None:
     manifests = kubernetes_manifests(runs[stack])
     assert len(manifests) > 30
     assert builtin_errors(manifests, version) == []
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_every_custom_resource_matches_its_crd_schema(stack: str, runs: dict[str, MockRun]) -> None:
+def test_every_custom_resource_matches_its_crd_schema(stack: str, runs: StackRuns) -> None:
     results = custom_results(kubernetes_manifests(runs[stack]))
     kinds = {r["kind"].split("/")[-1] for r in results}
     assert {"PrometheusRule", "ServiceMonitor", "AlertmanagerConfig"} <= kinds
@@ -120,9 +110,7 @@ def test_the_validators_reject_broken_manifests() -> None:
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_each_hpa_targets_its_models_serving_deployment_within_the_spec_bounds(
-    stack: str, runs: dict[str, MockRun], project: Project
-) -> None:
+def test_each_hpa_targets_its_models_serving_deployment_within_the_spec_bounds(stack: str, runs: StackRuns, project: Project) -> None:
     platform = load_stack(project, stack).platform
     hpas = objects(runs[stack], "HorizontalPodAutoscaler")
     scaled = [m for m in platform.models if m.serving.online and m.serving.autoscaling]
@@ -138,7 +126,7 @@ def test_each_hpa_targets_its_models_serving_deployment_within_the_spec_bounds(
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_each_service_monitor_selects_a_service_with_its_port(stack: str, runs: dict[str, MockRun]) -> None:
+def test_each_service_monitor_selects_a_service_with_its_port(stack: str, runs: StackRuns) -> None:
     services = objects(runs[stack], "Service")
     for monitor in objects(runs[stack], "ServiceMonitor"):
         wanted = monitor["spec"]["selector"]["matchLabels"]
@@ -150,7 +138,7 @@ def test_each_service_monitor_selects_a_service_with_its_port(stack: str, runs: 
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_model_servers_are_scraped_and_probed(stack: str, runs: dict[str, MockRun]) -> None:
+def test_model_servers_are_scraped_and_probed(stack: str, runs: StackRuns) -> None:
     servers = [d for d in objects(runs[stack], "Deployment") if d["metadata"]["labels"]["app.kubernetes.io/component"] == "model-server"]
     assert servers
     services = objects(runs[stack], "Service")
@@ -168,7 +156,7 @@ def test_model_servers_are_scraped_and_probed(stack: str, runs: dict[str, MockRu
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_the_monitor_reads_the_state_volume_the_model_servers_capture_to(stack: str, runs: dict[str, MockRun]) -> None:
+def test_the_monitor_reads_the_state_volume_the_model_servers_capture_to(stack: str, runs: StackRuns) -> None:
     def state_mount(deployment: dict[str, Any]) -> tuple[str, str, bool]:
         pod = deployment["spec"]["template"]["spec"]
         container = pod["containers"][0]
@@ -186,7 +174,7 @@ def test_the_monitor_reads_the_state_volume_the_model_servers_capture_to(stack: 
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_every_serving_deployment_has_a_disruption_budget(stack: str, runs: dict[str, MockRun]) -> None:
+def test_every_serving_deployment_has_a_disruption_budget(stack: str, runs: StackRuns) -> None:
     budgets = objects(runs[stack], "PodDisruptionBudget")
     stable = [
         d for d in objects(runs[stack], "Deployment") if d["spec"]["template"]["metadata"]["labels"].get("mlops.dev/role") == "stable"
@@ -198,7 +186,7 @@ def test_every_serving_deployment_has_a_disruption_budget(stack: str, runs: dict
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_retraining_alerts_route_to_the_webhook_service(stack: str, runs: dict[str, MockRun]) -> None:
+def test_retraining_alerts_route_to_the_webhook_service(stack: str, runs: StackRuns) -> None:
     [config] = objects(runs[stack], "AlertmanagerConfig")
     route = next(r for r in config["spec"]["route"]["routes"] if r["matchers"] == [{"name": "retrain", "value": "true", "matchType": "="}])
     receiver = next(r for r in config["spec"]["receivers"] if r["name"] == route["receiver"])
@@ -216,7 +204,7 @@ def test_retraining_alerts_route_to_the_webhook_service(stack: str, runs: dict[s
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_the_webhook_role_allows_creating_jobs_and_nothing_more(stack: str, runs: dict[str, MockRun]) -> None:
+def test_the_webhook_role_allows_creating_jobs_and_nothing_more(stack: str, runs: StackRuns) -> None:
     [role] = objects(runs[stack], "Role")
     assert role["rules"] == [{"apiGroups": ["batch"], "resources": ["jobs"], "verbs": ["create"]}]
     [binding] = objects(runs[stack], "RoleBinding")
@@ -233,7 +221,7 @@ def test_the_webhook_role_allows_creating_jobs_and_nothing_more(stack: str, runs
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_secrets_are_marked_secret_and_never_appear_in_plain_text(stack: str, runs: dict[str, MockRun]) -> None:
+def test_secrets_are_marked_secret_and_never_appear_in_plain_text(stack: str, runs: StackRuns) -> None:
     run = runs[stack]
     [secret] = [r for r in run.resources if r.type == "kubernetes:core/v1:Secret"]
     assert isinstance(secret.inputs["stringData"], Secret)
@@ -247,7 +235,7 @@ def test_secrets_are_marked_secret_and_never_appear_in_plain_text(stack: str, ru
     assert all(value not in stack_file for value in SECRETS.values())
 
 
-def test_the_canary_is_a_second_deployment_with_its_declared_share(runs: dict[str, MockRun]) -> None:
+def test_the_canary_is_a_second_deployment_with_its_declared_share(runs: StackRuns) -> None:
     run = runs["churn-staging"]
     [route] = objects(run, "HTTPRoute")
     weights = {ref["name"]: ref["weight"] for ref in route["spec"]["rules"][0]["backendRefs"]}
@@ -271,7 +259,7 @@ def test_a_public_model_gets_a_route_on_the_gateway_and_a_private_one_none(mock_
     assert routes({"models.churn.serving.canary": None}) == []
 
 
-def test_the_feature_store_runs_feast_with_redis_and_materialization(runs: dict[str, MockRun]) -> None:
+def test_the_feature_store_runs_feast_with_redis_and_materialization(runs: StackRuns) -> None:
     run = runs["churn-staging"]
     assert named(run, "StatefulSet", "churn-redis")["spec"]["template"]["spec"]["containers"][0]["image"].startswith("redis:")
     server = named(run, "Deployment", "churn-features")["spec"]["template"]["spec"]["containers"][0]
@@ -287,7 +275,7 @@ def test_the_feature_store_runs_feast_with_redis_and_materialization(runs: dict[
     assert [v["name"] for v in platform["feature_store"]["feature_views"]] == ["customer_activity", "billing"]
 
 
-def test_the_registry_is_mlflow_with_a_database_and_an_artifact_store(runs: dict[str, MockRun]) -> None:
+def test_the_registry_is_mlflow_with_a_database_and_an_artifact_store(runs: StackRuns) -> None:
     run = runs["churn-staging"]
     server = named(run, "Deployment", "churn-registry")["spec"]["template"]["spec"]["containers"][0]
     assert server["command"] == ["mlflow", "server"]
@@ -298,7 +286,7 @@ def test_the_registry_is_mlflow_with_a_database_and_an_artifact_store(runs: dict
     assert password["valueFrom"]["secretKeyRef"] == {"name": "churn-secrets", "key": "registryDatabasePassword"}
 
 
-def test_training_has_a_schedule_and_a_job_template_the_webhook_mounts(runs: dict[str, MockRun]) -> None:
+def test_training_has_a_schedule_and_a_job_template_the_webhook_mounts(runs: StackRuns) -> None:
     run = runs["churn-staging"]
     cron = named(run, "CronJob", "churn-churn-train")
     assert cron["spec"]["schedule"] == "0 3 * * 1"
@@ -333,7 +321,7 @@ AMTOOL = shutil.which("amtool") or "amtool"
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_rendered_rules_pass_promtool_check(stack: str, runs: dict[str, MockRun], tmp_path: Path) -> None:
+def test_rendered_rules_pass_promtool_check(stack: str, runs: StackRuns, tmp_path: Path) -> None:
     [rule] = objects(runs[stack], "PrometheusRule")
     (tmp_path / "rules.yml").write_text(yaml.safe_dump(rule["spec"]))
     result = subprocess.run([PROMTOOL, "check", "rules", str(tmp_path / "rules.yml")], capture_output=True, text=True)
@@ -342,9 +330,7 @@ def test_rendered_rules_pass_promtool_check(stack: str, runs: dict[str, MockRun]
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_each_alert_fires_on_its_series_and_stays_quiet_otherwise(
-    stack: str, runs: dict[str, MockRun], project: Project, tmp_path: Path
-) -> None:
+def test_each_alert_fires_on_its_series_and_stays_quiet_otherwise(stack: str, runs: StackRuns, project: Project, tmp_path: Path) -> None:
     [rule] = objects(runs[stack], "PrometheusRule")
     (tmp_path / "rules.yml").write_text(yaml.safe_dump(rule["spec"]))
     platform = load_stack(project, stack).platform
@@ -355,7 +341,7 @@ def test_each_alert_fires_on_its_series_and_stays_quiet_otherwise(
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_promtool_unit_tests_can_fail(runs: dict[str, MockRun], project: Project, tmp_path: Path) -> None:
+def test_promtool_unit_tests_can_fail(runs: StackRuns, project: Project, tmp_path: Path) -> None:
     [rule] = objects(runs["churn-dev"], "PrometheusRule")
     broken = json.loads(json.dumps(rule["spec"]).replace("> 0.2", "> 9"))  # the drift alert could never fire
     (tmp_path / "rules.yml").write_text(yaml.safe_dump(broken))
@@ -366,7 +352,7 @@ def test_promtool_unit_tests_can_fail(runs: dict[str, MockRun], project: Project
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_rendered_alertmanager_routing_passes_amtool(stack: str, runs: dict[str, MockRun], tmp_path: Path) -> None:
+def test_rendered_alertmanager_routing_passes_amtool(stack: str, runs: StackRuns, tmp_path: Path) -> None:
     [config] = objects(runs[stack], "AlertmanagerConfig")
     (tmp_path / "alertmanager.yml").write_text(yaml.safe_dump(alertmanager_config_from(config, tmp_path)))
     result = subprocess.run([AMTOOL, "check-config", str(tmp_path / "alertmanager.yml")], capture_output=True, text=True)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -311,7 +310,6 @@ def test_the_local_backend_passes_the_reason_and_reports_the_result(tmp_path: Pa
     assert (state.state, state.outcome, state.version) == ("succeeded", "promoted", "2")
     assert (tmp_path / "runs" / "runs.log").read_text() == "schedule (0 3 * * 1)\n"
     assert json.loads((tmp_path / "runs" / "r1" / "result.json").read_text())["status"] == "succeeded"
-    time.sleep(0)
 
 
 def test_a_kubernetes_run_reports_its_result_to_the_trigger(setup: Setup) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal, Protocol
@@ -54,7 +55,9 @@ class Verdict:
 class CanaryController:
     """Promotes or rolls back canaries, one decision per model per round."""
 
-    def __init__(self, platform: Platform, registry: ModelRegistry, alerts: AlertSource, clock: object = None) -> None:
+    def __init__(
+        self, platform: Platform, registry: ModelRegistry, alerts: AlertSource, clock: Callable[[], datetime] | None = None
+    ) -> None:
         self.platform = platform
         self.registry = registry
         self.alerts = alerts
@@ -74,7 +77,7 @@ class CanaryController:
             since = self.registry.client.get_model_version(model.name, version.version).tags.get("mlops.canary_since")
             started = datetime.fromisoformat(since) if since else version.created_at
             firing = self.alerts.firing(model.name, list(canary.rollback_on))
-            now = self.clock()  # type: ignore[operator]
+            now = self.clock()
             if firing:
                 self.registry.clear(model.name, CANARY)
                 self.registry.client.set_model_version_tag(
