@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from mlops_dsl.contracts.retraining import Event, History, Limits, decide
+import pytest
+
+from mlops_dsl.contracts.retraining import Cause, Event, History, Limits, decide
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 LIMITS = Limits(cooldown=timedelta(hours=6), dedup_window=timedelta(hours=1), max_concurrent_runs=1)
 
 
 def event(trigger: str = "alert:drift") -> Event:
-    return Event("churn", trigger, f"churn:{trigger}", NOW, "fired 11:59")
+    return Event("churn", Cause.parse(trigger), NOW, "fired 11:59")
 
 
 def test_a_fresh_trigger_starts_a_run_with_its_reason() -> None:
@@ -47,3 +49,17 @@ def test_more_concurrent_runs_when_the_spec_allows_them() -> None:
     limits = Limits(timedelta(0), timedelta(0), max_concurrent_runs=3)
     assert decide(event(), limits, History(None, NOW, 2)).kind == "started"
     assert decide(event(), limits, History(None, NOW, 3)).kind == "concurrency"
+
+
+def test_a_cause_reads_back_as_it_is_written() -> None:
+    for cause in (Cause.alert("churn-feature-drift"), Cause.new_data("churn_labels"), Cause("schedule"), Cause("manual")):
+        assert Cause.parse(str(cause)) == cause
+    assert str(Cause.alert("churn-quality")) == "alert:churn-quality"
+    assert event("alert:churn-quality").dedup_key == "churn:alert:churn-quality"
+    assert Event("churn", Cause("schedule"), NOW, "0 3 * * 1", occurrence="2026-01-05T03:00").dedup_key == "churn:schedule:2026-01-05T03:00"
+
+
+def test_a_malformed_cause_is_refused() -> None:
+    for text in ("alert", "alert:", "schedule:x", "deploy:now", ""):
+        with pytest.raises(ValueError, match="not a retraining cause"):
+            Cause.parse(text)

@@ -38,7 +38,7 @@ from mlops_dsl.aws.parquet_rows import NotParquetError, object_rows
 from mlops_dsl.aws.pipelines import SageMakerPipelineBackend
 from mlops_dsl.aws.state import ConflictError, DynamoState
 from mlops_dsl.contracts.aws import TRIGGER_CONFIG_ENV, TRIGGER_TABLE_ENV, TriggerConfig, TriggerModel
-from mlops_dsl.contracts.retraining import Decision, Event, Limits, RunRequest, decide
+from mlops_dsl.contracts.retraining import MANUAL, Cause, Decision, Event, Limits, RunRequest, decide
 
 log = logging.getLogger("mlops.trigger")
 log.setLevel(logging.INFO)
@@ -73,7 +73,7 @@ def triggers_of(event: dict[str, Any], config: TriggerConfig) -> list[Event]:
         model = event["model"]
         if model not in config["models"]:
             raise RejectedError(f"unknown model {model!r}; known: {', '.join(sorted(config['models']))}")
-        return [Event(model, "manual", f"{model}:manual:{uuid.uuid4().hex}", at, str(event.get("reason") or "manual invocation"))]
+        return [Event(model, MANUAL, at, str(event.get("reason") or "manual invocation"), occurrence=uuid.uuid4().hex)]
     if not isinstance(detail, dict):
         raise RejectedError(f"event from {source!r} has no 'detail' object")
     if source == "aws.cloudwatch" and kind == "CloudWatch Alarm State Change":
@@ -87,7 +87,7 @@ def triggers_of(event: dict[str, Any], config: TriggerConfig) -> list[Event]:
         if target is None:
             raise RejectedError(f"alarm {name} is not a retraining trigger")
         model, monitor = target["model"], target["monitor"]
-        return [Event(model, f"alert:{monitor}", f"{model}:alert:{monitor}", at, f"alarm {name} entered ALARM")]
+        return [Event(model, Cause.alert(monitor), at, f"alarm {name} entered ALARM")]
     if source == "aws.s3" and kind == "Object Created":
         bucket = (detail.get("bucket") or {}).get("name")
         key = (detail.get("object") or {}).get("key")
@@ -96,9 +96,7 @@ def triggers_of(event: dict[str, Any], config: TriggerConfig) -> list[Event]:
         for watched in config["sources"]:
             if watched["bucket"] == bucket and key.startswith(watched["prefix"]):
                 name = watched["source"]
-                return [
-                    Event(model, f"new_data:{name}", f"{model}:new_data:{name}", at, f"s3://{bucket}/{key}") for model in watched["models"]
-                ]
+                return [Event(model, Cause.new_data(name), at, f"s3://{bucket}/{key}") for model in watched["models"]]
         raise RejectedError(f"s3://{bucket}/{key} is under no watched source prefix")
     raise RejectedError(f"unsupported event: source {source!r}, detail-type {kind!r}")
 
@@ -115,7 +113,7 @@ class Trigger:
 
     def new_rows(self, event: Event) -> dict[str, Any] | None:
         """Count a new object's rows towards its trigger's minimum; a decision to wait, or None to decide now."""
-        source = event.trigger.removeprefix("new_data:")
+        source = event.trigger.name
         minimum = int(self.config["models"][event.model].get("min_new_rows", {}).get(source, 1))
         if minimum <= 1:
             return None
@@ -140,7 +138,7 @@ class Trigger:
         another trigger started a run at the same moment).
         """
         limits = _limits(self.config["models"][event.model])
-        if event.trigger.startswith("new_data:"):
+        if event.trigger.kind == "new_data":
             waiting = self.new_rows(event)
             if waiting is not None:
                 return waiting
@@ -164,15 +162,15 @@ class Trigger:
                     run_id = f"{event.model}-{event.at:%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}"
                     reference = self.backend.start(RunRequest(run_id, event.model, event.reason))
                     self.state.add_run(run_id, event.model, event.reason, event.at, reference.removeprefix("arn:"))
-                    if event.trigger.startswith("new_data:"):
-                        self.state.take_rows(event.model, event.trigger.removeprefix("new_data:"))
+                    if event.trigger.kind == "new_data":
+                        self.state.take_rows(event.model, event.trigger.name)
             return self._record(event, decision, run_id)
         return self._record(event, Decision("skip", "duplicate", "duplicate: other invocations kept taking this trigger's window"), None)
 
     def _record(self, event: Event, decision: Decision, run_id: str | None) -> dict[str, Any]:
         record = {
             "model": event.model,
-            "trigger": event.trigger,
+            "trigger": str(event.trigger),
             "action": decision.action,
             "kind": decision.kind,
             "reason": decision.reason,

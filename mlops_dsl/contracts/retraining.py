@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol, get_args
 
 from mlops_dsl.spec.durations import format as format_duration
 
@@ -37,20 +37,70 @@ class Limits:
         return cls(retraining.cooldown, retraining.dedup_window, retraining.max_concurrent_runs)
 
 
+CauseKind = Literal["alert", "schedule", "new_data", "manual"]
+
+
+@dataclass(frozen=True)
+class Cause:
+    """What set an event off: an alert (by name), a schedule, new data (by source), or a person.
+
+    It travels as text (``alert:<name>``, ``schedule``, ``new_data:<source>``, ``manual``)
+    in decisions, runs and a version's lineage; :meth:`parse` reads that text back.
+    """
+
+    kind: CauseKind
+    name: str = ""
+    """The alert's or the source's name; empty for a schedule or a manual run."""
+
+    @classmethod
+    def alert(cls, name: str) -> Cause:
+        """An alert (a monitor's name) that fired."""
+        return cls("alert", name)
+
+    @classmethod
+    def new_data(cls, source: str) -> Cause:
+        """New rows arrived in a source."""
+        return cls("new_data", source)
+
+    @classmethod
+    def parse(cls, text: str) -> Cause:
+        """The cause written as ``str(cause)``; a ValueError for anything else."""
+        kind, _, name = text.partition(":")
+        for known in get_args(CauseKind):
+            if kind == known and bool(name) == (known in ("alert", "new_data")):
+                return cls(known, name)
+        raise ValueError(f"not a retraining cause: {text!r} (alert:<name>, schedule, new_data:<source> or manual)")
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.name}" if self.name else self.kind
+
+
+SCHEDULE = Cause("schedule")
+MANUAL = Cause("manual")
+
+
 @dataclass(frozen=True)
 class Event:
-    """Something that may start a run: which model, what triggered it, and when."""
+    """Something that may start a run: which model, what caused it, and when."""
 
     model: str
-    trigger: str  # "alert:<name>", "schedule", "new_data:<source>", "manual"
-    dedup_key: str
+    trigger: Cause
     at: datetime
     detail: str = ""
+    occurrence: str = ""
+    """What tells apart two firings of one trigger that are no duplicates (a schedule's due time, the
+    newest file, a manual request's id); empty where every repeat inside the window is one (alerts)."""
+
+    @property
+    def dedup_key(self) -> str:
+        """The key the de-duplication window is kept under."""
+        key = f"{self.model}:{self.trigger}"
+        return f"{key}:{self.occurrence}" if self.occurrence else key
 
     @property
     def reason(self) -> str:
         """The trigger reason that travels with the run and into the version's lineage."""
-        return f"{self.trigger} ({self.detail})" if self.detail else self.trigger
+        return f"{self.trigger} ({self.detail})" if self.detail else str(self.trigger)
 
 
 @dataclass(frozen=True)

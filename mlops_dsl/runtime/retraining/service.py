@@ -26,7 +26,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from mlops_dsl.contracts.retraining import Backend, Event, Limits, RunRequest, decide
+from mlops_dsl.contracts.retraining import MANUAL, SCHEDULE, Backend, Cause, Event, Limits, RunRequest, decide
 from mlops_dsl.runtime.retraining.alertmanager import Notification, PayloadError, authenticated, parse
 from mlops_dsl.runtime.retraining.store import Run, TriggerStore
 from mlops_dsl.runtime.state import source_path  # not mlops_dsl.runtime.features: importing Feast takes seconds of CPU, holding the GIL
@@ -86,7 +86,7 @@ class RetrainingTrigger:
                 run = Run(
                     id=f"{event.model}-{event.at:%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}",
                     model=event.model,
-                    trigger=event.trigger,
+                    trigger=str(event.trigger),
                     reason=event.reason,
                     status="starting",
                     started_at=event.at,
@@ -99,7 +99,7 @@ class RetrainingTrigger:
             self._start(run)
         return {
             "model": event.model,
-            "trigger": event.trigger,
+            "trigger": str(event.trigger),
             "action": decision.action,
             "kind": decision.kind,
             "reason": decision.reason,
@@ -117,10 +117,10 @@ class RetrainingTrigger:
         self.store.update_run(run.id, status="running", backend_ref=reference)
         self.active.labels(run.model).inc()
 
-    def _ignore(self, model: str, trigger: str, kind: Literal["ignored"], reason: str) -> dict[str, Any]:
+    def _ignore(self, model: str, trigger: Cause, kind: Literal["ignored"], reason: str) -> dict[str, Any]:
         log.info("%s: %s", model or "-", reason)
         self.decided.labels(model or "-", kind).inc()
-        return {"model": model, "trigger": trigger, "action": "skip", "kind": kind, "reason": reason, "run_id": None}
+        return {"model": model, "trigger": str(trigger), "action": "skip", "kind": kind, "reason": reason, "run_id": None}
 
     def handle_notification(self, notification: Notification) -> list[dict[str, Any]]:
         """Decide on every alert of an Alertmanager notification."""
@@ -129,7 +129,7 @@ class RetrainingTrigger:
         for alert in notification.alerts:
             name = alert.labels["alertname"]
             model_name = alert.labels.get("model", "")
-            trigger = f"alert:{name}"
+            trigger = Cause.alert(name)
             if alert.status != "firing":
                 decisions.append(self._ignore(model_name, trigger, "ignored", f"ignored: alert {name} is resolved"))
                 continue
@@ -148,7 +148,7 @@ class RetrainingTrigger:
                 )
                 continue
             detail = f"fired {alert.startsAt.isoformat()}"
-            decisions.append(self.handle(Event(model_name, trigger, f"{model_name}:{trigger}", self.clock(), detail)))
+            decisions.append(self.handle(Event(model_name, trigger, self.clock(), detail)))
         return decisions
 
     # --- following runs, schedules and new data -----------------------------------
@@ -217,7 +217,7 @@ class RetrainingTrigger:
                 due = croniter(cron, datetime.fromisoformat(last)).get_next(datetime)
                 if due <= now:
                     self.store.set_mark(key, now.isoformat())
-                    decisions.append(self.handle(Event(model.name, "schedule", f"{model.name}:schedule:{due.isoformat()}", now, cron)))
+                    decisions.append(self.handle(Event(model.name, SCHEDULE, now, cron, occurrence=due.isoformat())))
         return decisions
 
     def check_new_data(self) -> list[dict[str, Any]]:
@@ -245,10 +245,10 @@ class RetrainingTrigger:
                     continue
                 event = Event(
                     model.name,
-                    f"new_data:{trigger.source}",
-                    f"{model.name}:new_data:{trigger.source}:{fresh[-1]}",
+                    Cause.new_data(trigger.source),
                     self.clock(),
                     f"{rows} new rows in {len(fresh)} file(s)",
+                    occurrence=fresh[-1],
                 )
                 decision = self.handle(event)
                 decisions.append(decision)
@@ -319,7 +319,7 @@ def create_app(trigger: RetrainingTrigger, *, auth: Literal["bearer", "hmac"], s
         if model not in {m.name for m in trigger.platform.models}:
             return _json({"error": f"unknown model {model!r}"}, 404)
         now = trigger.clock()
-        event = Event(model, "manual", f"{model}:manual:{uuid.uuid4().hex}", now, reason)
+        event = Event(model, MANUAL, now, reason, occurrence=uuid.uuid4().hex)
         return _json(await run_in_threadpool(trigger.handle, event))
 
     async def report(request: Request) -> Response:

@@ -94,7 +94,16 @@ class Transaction:
         """Keep the decision; a non-duplicate also opens a new de-duplication window."""
         self.db.execute(
             "INSERT INTO decisions (at, model, trigger, dedup_key, action, kind, reason, run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (event.at.isoformat(), event.model, event.trigger, event.dedup_key, decision.action, decision.kind, decision.reason, run_id),
+            (
+                event.at.isoformat(),
+                event.model,
+                str(event.trigger),
+                event.dedup_key,
+                decision.action,
+                decision.kind,
+                decision.reason,
+                run_id,
+            ),
         )
         if decision.counts_as_seen:
             self.db.execute("INSERT OR REPLACE INTO seen (dedup_key, at) VALUES (?, ?)", (event.dedup_key, event.at.isoformat()))
