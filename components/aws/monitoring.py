@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, assert_never
 
 import pulumi
 import pulumi_aws as aws
@@ -22,7 +22,19 @@ from components.aws.serving import QUALITY_METRICS
 from mlops_dsl.contracts.aws import SLACK_CHANNEL_ENV, SLACK_WEBHOOK_URL_ENV
 from mlops_dsl.rendering.alerting import channels_of
 from mlops_dsl.spec.base import format_duration
-from mlops_dsl.spec.monitoring import DataDrift, ErrorRate, Latency, ModelQuality, PredictionDrift
+from mlops_dsl.spec.monitoring import (
+    Channel,
+    DataDrift,
+    Email,
+    ErrorRate,
+    Latency,
+    ModelQuality,
+    Monitor,
+    PagerDuty,
+    PredictionDrift,
+    Slack,
+    Webhook,
+)
 from mlops_dsl.spec.platform import Model
 from mlops_dsl.spec.training import LOWER_IS_BETTER
 
@@ -41,7 +53,7 @@ class MonitoringArgs:
     """Channel secrets (webhook URLs, routing keys) by spec secret name, from Pulumi config secrets."""
 
 
-def alarm_spec(account: Account, model: Model, monitor: Any) -> dict[str, Any]:
+def alarm_spec(account: Account, model: Model, monitor: Monitor) -> dict[str, Any]:
     """The metric (or metric math) an alarm watches, its threshold and comparison."""
     names = account.names
     endpoint = names.endpoint(model.name)
@@ -134,7 +146,7 @@ def alarm_spec(account: Account, model: Model, monitor: Any) -> dict[str, Any]:
             "threshold": monitor.threshold,
             "evaluation_periods": periods,
         }
-    raise TypeError(f"no CloudWatch alarm for {type(monitor).__name__}")
+    assert_never(monitor)
 
 
 class Monitoring(pulumi.ComponentResource):
@@ -182,40 +194,42 @@ class Monitoring(pulumi.ComponentResource):
         self.topics = pulumi.Output.from_input({channel: topic.arn for channel, topic in topics.items()})  # type: ignore[arg-type]
         self.register_outputs({"alarms": self.alarms, "topics": self.topics})
 
-    def _subscribe(self, name: str, topic: aws.sns.Topic, channel: Any, secrets: dict[str, pulumi.Input[str]]) -> None:
+    def _subscribe(self, name: str, topic: aws.sns.Topic, channel: Channel, secrets: dict[str, pulumi.Input[str]]) -> None:
         parent = pulumi.ResourceOptions(parent=topic)
-        if channel.kind == "email":
-            for index, address in enumerate(channel.to):
-                aws.sns.TopicSubscription(f"{name}-email-{index}", topic=topic.arn, protocol="email", endpoint=address, opts=parent)
-            return
-        if channel.kind == "slack":  # Slack cannot confirm an SNS subscription: a function forwards to its webhook
-            forwarder = function(
-                f"{name}-slack",
-                account=self.account,
-                role="notify",
-                instance=channel.name,
-                statements=[],
-                environment={
-                    SLACK_WEBHOOK_URL_ENV: pulumi.Output.secret(secrets[channel.webhook_url_secret]),
-                    SLACK_CHANNEL_ENV: channel.channel,
-                },
-                parent=topic,
-            )
-            allow_invoke(f"{name}-slack-permission", forwarder, "sns.amazonaws.com", topic.arn, parent=topic)
-            aws.sns.TopicSubscription(f"{name}-slack", topic=topic.arn, protocol="lambda", endpoint=forwarder.arn, opts=parent)
-            return
-        endpoint: pulumi.Input[str]
-        if channel.kind == "pagerduty":
-            endpoint = pulumi.Output.secret(  # type: ignore[arg-type]
-                pulumi.Output.concat("https://events.pagerduty.com/integration/", secrets[channel.routing_key_secret], "/enqueue")
-            )
-        else:
-            endpoint = secrets[channel.url_secret]
+        match channel:
+            case Email():
+                for index, address in enumerate(channel.to):
+                    aws.sns.TopicSubscription(f"{name}-email-{index}", topic=topic.arn, protocol="email", endpoint=address, opts=parent)
+            case Slack():  # Slack cannot confirm an SNS subscription: a function forwards to its webhook
+                forwarder = function(
+                    f"{name}-slack",
+                    account=self.account,
+                    role="notify",
+                    instance=channel.name,
+                    statements=[],
+                    environment={
+                        SLACK_WEBHOOK_URL_ENV: pulumi.Output.secret(secrets[channel.webhook_url_secret]),
+                        SLACK_CHANNEL_ENV: channel.channel,
+                    },
+                    parent=topic,
+                )
+                allow_invoke(f"{name}-slack-permission", forwarder, "sns.amazonaws.com", topic.arn, parent=topic)
+                aws.sns.TopicSubscription(f"{name}-slack", topic=topic.arn, protocol="lambda", endpoint=forwarder.arn, opts=parent)
+            case PagerDuty():
+                key = secrets[channel.routing_key_secret]
+                url = pulumi.Output.concat("https://events.pagerduty.com/integration/", key, "/enqueue")
+                self._https(name, topic, pulumi.Output.secret(url), auto_confirms=True)
+            case Webhook():
+                self._https(name, topic, secrets[channel.url_secret], auto_confirms=False)
+            case _:
+                assert_never(channel)
+
+    def _https(self, name: str, topic: aws.sns.Topic, endpoint: pulumi.Input[str], *, auto_confirms: bool) -> None:
         aws.sns.TopicSubscription(
             f"{name}-https",
             topic=topic.arn,
             protocol="https",
             endpoint=endpoint,
-            endpoint_auto_confirms=channel.kind == "pagerduty",
-            opts=parent,
+            endpoint_auto_confirms=auto_confirms,
+            opts=pulumi.ResourceOptions(parent=topic),
         )

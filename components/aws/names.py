@@ -1,13 +1,8 @@
-"""Physical names for AWS resources, trimmed to each service's limit.
-
-A long model name must never break a deploy: a name over its limit keeps its
-head and ends in a short hash of the whole, so it stays unique and stable.
-"""
+"""Physical names for AWS resources, trimmed to each service's limit with the shared helper (:mod:`components.names`)."""
 
 from __future__ import annotations
 
-import hashlib
-import re
+from components.names import safe_name
 
 LIMITS = {
     "endpoint": 63,
@@ -24,16 +19,6 @@ LIMITS = {
     "schedule": 63,
     "bucket_prefix": 37,  # S3 allows 63; Pulumi appends a random suffix to a bucket prefix
 }
-
-
-def safe_name(*parts: str, limit: int) -> str:
-    """Join ``parts`` with '-', keep only letters, digits and '-', and fit ``limit`` characters."""
-    text = re.sub(r"[^A-Za-z0-9-]+", "-", "-".join(parts)).strip("-")
-    text = re.sub(r"-{2,}", "-", text)
-    if len(text) <= limit:
-        return text
-    digest = hashlib.sha256(text.encode()).hexdigest()[:8]
-    return f"{text[: limit - 9].rstrip('-')}-{digest}"
 
 
 class Names:
