@@ -29,6 +29,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from mlops_dsl.contracts.aws import RUN_ID_PARAMETER, TRIGGER_REASON_PARAMETER
+from mlops_dsl.contracts.environment import ENVIRONMENT_ENV, MODEL_DIR_ENV, MODEL_ENV, SPEC_ENV
 from mlops_dsl.loading.aws_images import model_monitor_image
 from mlops_dsl.spec.training import LOWER_IS_BETTER
 
@@ -89,8 +91,8 @@ def definition(spec: Any, model_name: str, inputs: PipelineInputs) -> dict[str, 
         "Version": VERSION,
         "Metadata": {},
         "Parameters": [
-            {"Name": "TriggerReason", "Type": "String", "DefaultValue": "schedule"},
-            {"Name": "RunId", "Type": "String", "DefaultValue": "scheduled"},
+            {"Name": TRIGGER_REASON_PARAMETER, "Type": "String", "DefaultValue": "schedule"},
+            {"Name": RUN_ID_PARAMETER, "Type": "String", "DefaultValue": "scheduled"},
         ],
         "PipelineExperimentConfig": {"ExperimentName": get("Execution.PipelineName"), "TrialName": get("Execution.PipelineExecutionId")},
         "Steps": _Steps(spec, model, inputs).all(),
@@ -108,9 +110,9 @@ class _Steps:
         self.vpc = spec.target.vpc
         self.run = join("/", f"s3://{inputs.artifacts_bucket}/pipelines/{model.name}", get("Execution.PipelineExecutionId"))
         self.environment = {
-            "MLOPS_MODEL": model.name,
-            "MLOPS_SPEC": f"{PROCESSING}/input/spec/platform.json",
-            "MLOPS_ENV": spec.environment,
+            MODEL_ENV: model.name,
+            SPEC_ENV: f"{PROCESSING}/input/spec/platform.json",
+            ENVIRONMENT_ENV: spec.environment,
         }
         self.processing_type = model.training.resources.instance_type
         self.spec_input = self.processing_input("spec", inputs.spec_uri, f"{PROCESSING}/input/spec")
@@ -285,7 +287,7 @@ class _Steps:
                 channel("spec", inputs.spec_uri, "application/json"),
             ],
         }
-        arguments["Environment"] = {**self.environment, "MLOPS_SPEC": "/opt/ml/input/data/spec/platform.json"}
+        arguments["Environment"] = {**self.environment, SPEC_ENV: "/opt/ml/input/data/spec/platform.json"}
         if self.vpc is not None:
             arguments["VpcConfig"] = {"Subnets": self.vpc.subnet_ids, "SecurityGroupIds": self.vpc.security_group_ids}
             arguments["EnableInterContainerTrafficEncryption"] = True
@@ -343,8 +345,8 @@ class _Steps:
                     }
                 },
                 "CustomerMetadataProperties": {
-                    "trigger_reason": get("Parameters.TriggerReason"),
-                    "run_id": get("Parameters.RunId"),
+                    "trigger_reason": get(f"Parameters.{TRIGGER_REASON_PARAMETER}"),
+                    "run_id": get(f"Parameters.{RUN_ID_PARAMETER}"),
                     "code_version": inputs.image,
                     "data_snapshot": json_get("Prepare", "Lineage", "data_snapshot"),
                     "estimator": model.training.estimator,
@@ -354,7 +356,7 @@ class _Steps:
                     "Containers": [
                         {
                             "Image": inputs.image,
-                            "Environment": {"MLOPS_MODEL_DIR": "/opt/ml/model", "MLOPS_SPEC": "/opt/ml/model/platform.json"},
+                            "Environment": {MODEL_DIR_ENV: "/opt/ml/model", SPEC_ENV: "/opt/ml/model/platform.json"},
                             "ModelDataUrl": MODEL_ARTIFACTS,
                         }
                     ],

@@ -12,6 +12,7 @@ from typing import Any
 
 import pulumi
 
+from mlops_dsl.contracts.environment import ENVIRONMENT_ENV, REGISTRY_URI_ENV, SPEC_ENV, STATE_DIR_ENV
 from mlops_dsl.loading.loader import ResolvedSpec
 from mlops_dsl.spec.environment import KubernetesTarget
 from mlops_dsl.spec.training import Resources
@@ -97,14 +98,14 @@ class Cluster:
     def metadata(self, name: str, component: str, **extra: str) -> dict[str, Any]:
         return {"name": name, "namespace": self.namespace, "labels": self.labels(component, **extra)}
 
-    def runtime_env(self, **extra: str) -> list[dict[str, Any]]:
-        """The environment every runtime container gets: spec, state, registry."""
+    def runtime_env(self, extra: dict[str, str] | None = None) -> list[dict[str, Any]]:
+        """The environment every runtime container gets: spec, state, registry; then ``extra`` (names from contracts.environment)."""
         env = {
-            "MLOPS_SPEC": f"{SPEC_MOUNT}/platform.json",
-            "MLOPS_ENV": self.spec.environment,
-            "MLOPS_STATE_DIR": STATE_DIR,
-            "MLOPS_REGISTRY_URI": self.registry_url,
-            **extra,
+            SPEC_ENV: f"{SPEC_MOUNT}/platform.json",
+            ENVIRONMENT_ENV: self.spec.environment,
+            STATE_DIR_ENV: STATE_DIR,
+            REGISTRY_URI_ENV: self.registry_url,
+            **(extra or {}),
         }
         return [{"name": key, "value": value} for key, value in env.items()]
 

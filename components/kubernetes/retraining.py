@@ -10,6 +10,7 @@ import pulumi_kubernetes as k8s
 
 from components.kubernetes.context import JOBS_MOUNT, SECRETS_MOUNT, TMP_VOLUME, TRIGGER_PORT, Cluster, child, container, http_probe
 from components.kubernetes.workloads import service_monitor, single_replica_service
+from mlops_dsl.contracts.environment import TRIGGER_URL_ENV, WEBHOOK_SECRET_FILE_ENV
 from mlops_dsl.spec.training import Resources
 
 
@@ -63,8 +64,10 @@ class RetrainingWebhook(pulumi.ComponentResource):
             Resources(cpu="100m", memory="512Mi"),
             env=[
                 *cluster.runtime_env(
-                    MLOPS_WEBHOOK_SECRET_FILE=f"{SECRETS_MOUNT}/token",
-                    MLOPS_TRIGGER_URL=f"http://{service_name}:{TRIGGER_PORT}",
+                    {
+                        WEBHOOK_SECRET_FILE_ENV: f"{SECRETS_MOUNT}/token",
+                        TRIGGER_URL_ENV: f"http://{service_name}:{TRIGGER_PORT}",
+                    }
                 ),
                 {"name": "POD_NAMESPACE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}},
             ],

@@ -11,6 +11,7 @@ import pulumi_kubernetes as k8s
 import yaml
 
 from components.kubernetes.context import JOBS_MOUNT, SECRETS_MOUNT, TMP_VOLUME, Cluster, child, container
+from mlops_dsl.contracts.environment import TRIGGER_REASON_ENV, WEBHOOK_SECRET_FILE_ENV
 from mlops_dsl.spec.platform import Model
 
 DEFAULT_ENTRYPOINT = "mlops_dsl.trainer"
@@ -41,7 +42,7 @@ def job_spec(cluster: Cluster, model: Model, token_key: str, reason: str) -> dic
         model.training.image or cluster.image,
         args,
         model.training.resources,
-        env=cluster.runtime_env(MLOPS_TRIGGER_REASON=reason, MLOPS_WEBHOOK_SECRET_FILE=f"{SECRETS_MOUNT}/token"),
+        env=cluster.runtime_env({TRIGGER_REASON_ENV: reason, WEBHOOK_SECRET_FILE_ENV: f"{SECRETS_MOUNT}/token"}),
         mounts=[spec_mount, data_mount, {"name": "token", "mountPath": SECRETS_MOUNT, "readOnly": True}],
         **command,
     )

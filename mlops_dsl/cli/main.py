@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from mlops_dsl import __version__
+from mlops_dsl.contracts.environment import ENVIRONMENT_ENV, MODEL_ENV, RUN_ID_ENV, SPEC_ENV, STATE_DIR_ENV, TRIGGER_REASON_ENV
 from mlops_dsl.loading.loader import ResolvedSpec, load_platform
 from mlops_dsl.loading.schema import json_schema, markdown_reference
 from mlops_dsl.loading.stack import find_project, load_stack
@@ -187,9 +188,9 @@ def _service(name: str) -> Callable[[argparse.Namespace], int]:
 
 def _add_services(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     def common(parser: argparse.ArgumentParser, port: int | None) -> None:
-        parser.add_argument("--spec", metavar="FILE", help="the platform spec (default: $MLOPS_SPEC)")
-        parser.add_argument("--env", metavar="NAME", help="the environment (default: $MLOPS_ENV)")
-        parser.add_argument("--state-dir", metavar="DIR", help="state directory (default: $MLOPS_STATE_DIR or the target's)")
+        parser.add_argument("--spec", metavar="FILE", help=f"the platform spec (default: ${SPEC_ENV})")
+        parser.add_argument("--env", metavar="NAME", help=f"the environment (default: ${ENVIRONMENT_ENV})")
+        parser.add_argument("--state-dir", metavar="DIR", help=f"state directory (default: ${STATE_DIR_ENV} or the target's)")
         parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
         if port is not None:
             parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
@@ -230,8 +231,8 @@ def _add_services(commands: argparse._SubParsersAction) -> None:  # type: ignore
     train = commands.add_parser("train", help="run one training run of one model")
     common(train, None)
     train.add_argument("--model", required=True, help="the model to train")
-    train.add_argument("--reason", help="why this run happens (default: $MLOPS_TRIGGER_REASON or 'manual')")
-    train.add_argument("--run-id", help="the run's id (default: $MLOPS_RUN_ID or a timestamp)")
+    train.add_argument("--reason", help=f"why this run happens (default: ${TRIGGER_REASON_ENV} or 'manual')")
+    train.add_argument("--run-id", help=f"the run's id (default: ${RUN_ID_ENV} or a timestamp)")
     train.add_argument("--result", metavar="FILE", help="write the run's result here as JSON")
     train.set_defaults(handler=_service("train"))
 
@@ -250,7 +251,7 @@ def _add_services(commands: argparse._SubParsersAction) -> None:  # type: ignore
     sagemaker = commands.add_parser("sagemaker", help="a step of the SageMaker training pipeline (runs inside SageMaker)")
     common(sagemaker, None)
     sagemaker.add_argument("step", choices=("prepare", "train", "evaluate"), help="which step")
-    sagemaker.add_argument("--model", help="the model (default: $MLOPS_MODEL)")
+    sagemaker.add_argument("--model", help=f"the model (default: ${MODEL_ENV})")
     sagemaker.add_argument("--root", help="the step's local directory (default: SageMaker's /opt/ml layout)")
     sagemaker.set_defaults(handler=_service("sagemaker"))
 

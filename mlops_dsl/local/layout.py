@@ -15,6 +15,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mlops_dsl.contracts.environment import WEBHOOK_SECRET_FILE_ENV
 from mlops_dsl.loading.loader import ResolvedSpec
 from mlops_dsl.runtime.state import StatePaths
 from mlops_dsl.spec.environment import LocalTarget
@@ -137,7 +138,7 @@ class LocalPlatform:
                 [*mlops, "trigger", *common, "--host", host, "--port", str(self.port("retraining-trigger")), "--interval", "2"],
                 f"{self.url('retraining-trigger')}/healthz",
                 self.link("retraining-trigger"),
-                env={"MLOPS_WEBHOOK_SECRET_FILE": str(self.token_file)},
+                env={WEBHOOK_SECRET_FILE_ENV: str(self.token_file)},
             ),
             Service(
                 "alertmanager",

@@ -12,13 +12,17 @@ import os
 from pathlib import Path
 from typing import Any
 
+# Importing Feast points prometheus_client at a temporary multiprocess directory through the
+# environment, which every process started afterwards (the model server, the monitor) would
+# inherit and fail on once Feast removes it. Keep the environment as it was, and have
+# prometheus_client choose its value class (read once, at its import) from the real environment
+# first, so metrics made in this process later do not look for that directory either.
+import prometheus_client  # noqa: F401
+
 from mlops_dsl.loading.loader import ResolvedSpec
 from mlops_dsl.runtime.state import source_path
 from mlops_dsl.spec.feature_store import FeatureStore as FeatureStoreSpec
 
-# Importing Feast points prometheus_client at a temporary multiprocess directory through the
-# environment, which every process started afterwards (the model server, the monitor) would
-# inherit and fail on once Feast removes it. Keep the environment as it was.
 _PROMETHEUS_ENV = {name: os.environ.get(name) for name in ("PROMETHEUS_MULTIPROC_DIR", "PROMETHEUS_MULTIPROCESS_DIR")}
 from feast import Entity, FeatureStore, FeatureView, Field, FileSource, ValueType  # noqa: E402
 from feast.repo_config import RepoConfig  # noqa: E402

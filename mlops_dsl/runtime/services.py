@@ -1,7 +1,8 @@
-"""Start the runtime services from the command line: ``mlops serve|monitor|trigger|train``.
+"""Start the runtime services from the command line: ``mlops serve|monitor|trigger|train|features|batch|sagemaker``.
 
-Each function builds one service from its flags and runs it in the
-foreground. The heavy imports (MLflow, Feast, uvicorn) happen here, so
+Each function reads one command's flags and environment variables, builds its
+service from the modules that implement it, and runs it in the foreground. The
+heavy imports (MLflow, Feast, uvicorn) happen inside the functions, so
 ``mlops validate`` stays quick.
 """
 
@@ -14,6 +15,18 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from mlops_dsl.contracts.environment import (
+    MODEL_DIR_ENV,
+    MODEL_ENV,
+    RESULT_URL_ENV,
+    RUN_ID_ENV,
+    SPEC_ENV,
+    STATE_DIR_ENV,
+    TRIGGER_REASON_ENV,
+    TRIGGER_URL_ENV,
+    WEBHOOK_SECRET_ENV,
+    WEBHOOK_SECRET_FILE_ENV,
+)
 from mlops_dsl.runtime.state import StatePaths, default_state_dir, load_for_service
 from mlops_dsl.spec.problems import Problem, SpecError, got_allowed
 
@@ -25,7 +38,7 @@ def _logging(verbose: bool = False) -> None:
 
 
 def _paths(args: argparse.Namespace, spec: Any) -> StatePaths:
-    return StatePaths(Path(args.state_dir or os.environ.get("MLOPS_STATE_DIR") or default_state_dir(spec)).resolve())
+    return StatePaths(Path(args.state_dir or os.environ.get(STATE_DIR_ENV) or default_state_dir(spec)).resolve())
 
 
 def _uvicorn(app: Any, host: str, port: int) -> None:
@@ -45,7 +58,7 @@ def serve(args: argparse.Namespace) -> int:
     from mlops_dsl.runtime.server.slots import ModelSlots
 
     spec = load_for_service(args.spec, args.env)
-    model_dir = os.environ.get("MLOPS_MODEL_DIR")
+    model_dir = os.environ.get(MODEL_DIR_ENV)
     if model_dir:
         return _serve_model_dir(args, spec, Path(model_dir))
     names = args.model or [m.name for m in spec.platform.models if m.serving.online]
@@ -90,9 +103,9 @@ def sagemaker(args: argparse.Namespace) -> int:
 
     spec = load_for_service(args.spec, args.env)
     _logging(args.verbose)
-    model = args.model or os.environ.get("MLOPS_MODEL")
+    model = args.model or os.environ.get(MODEL_ENV)
     if model not in {m.name for m in spec.platform.models}:
-        raise SpecError([Problem("--model", got_allowed(model, "a model of the spec (or set MLOPS_MODEL)"), source="mlops sagemaker")])
+        raise SpecError([Problem("--model", got_allowed(model, f"a model of the spec (or set {MODEL_ENV})"), source="mlops sagemaker")])
     root = Path(args.root or ("/opt/ml" if args.step == "train" else "/opt/ml/processing"))
     try:
         if args.step == "prepare":
@@ -113,23 +126,14 @@ def sagemaker(args: argparse.Namespace) -> int:
 
 def monitor(args: argparse.Namespace) -> int:
     """Run the drift and quality monitors (and the canary controller): /metrics, /drift, /quality, /healthz."""
-    import threading
-    from collections.abc import AsyncIterator
-    from contextlib import asynccontextmanager
-
-    import orjson
     from prometheus_api_client import PrometheusConnect
-    from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
-    from starlette.applications import Starlette
-    from starlette.requests import Request
-    from starlette.responses import Response
-    from starlette.routing import Route
+    from prometheus_client import CollectorRegistry
 
+    from mlops_dsl.runtime.monitors.app import create_monitor_app
     from mlops_dsl.runtime.monitors.canary import CanaryController, PrometheusAlerts
     from mlops_dsl.runtime.monitors.drift import DriftMonitor
     from mlops_dsl.runtime.monitors.quality import QualityMonitor
     from mlops_dsl.runtime.registry import CANARY, PRODUCTION, ModelRegistry
-    from mlops_dsl.spec.monitoring import ModelQuality
 
     spec = load_for_service(args.spec, args.env)
     _logging(args.verbose)
@@ -146,56 +150,26 @@ def monitor(args: argparse.Namespace) -> int:
     quality = QualityMonitor(spec.platform, paths.capture, paths.data_root, metrics, served)
     # The same process watches canaries: both read Prometheus and the registry.
     canaries = CanaryController(spec.platform, registry, PrometheusAlerts(prometheus))
-
-    async def metrics_route(request: Request) -> Response:
-        return Response(generate_latest(metrics), media_type=CONTENT_TYPE_LATEST)
-
-    async def readings(request: Request) -> Response:
-        return Response(
-            orjson.dumps({"readings": [r.__dict__ for r in drift.readings]}, option=orjson.OPT_SERIALIZE_NUMPY),
-            media_type="application/json",
-        )
-
-    async def quality_readings(request: Request) -> Response:
-        return Response(orjson.dumps({"readings": [r.__dict__ for r in quality.readings]}), media_type="application/json")
-
-    async def health(request: Request) -> Response:
-        return Response(b'{"ok": true}', media_type="application/json")
-
-    @asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        threading.Thread(target=drift.run, args=(args.interval,), name="mlops-drift", daemon=True).start()
-        if any(isinstance(m, ModelQuality) for model in spec.platform.models for m in model.monitors):
-            # Its own thread: reading a day of captures and labels must not delay the drift scores.
-            threading.Thread(target=quality.run, args=(args.interval,), name="mlops-quality", daemon=True).start()
-        if any(m.serving.canary for m in spec.platform.models):
-            threading.Thread(target=canaries.run, args=(args.interval,), name="mlops-canary", daemon=True).start()
-        yield
-        drift.stop()
-        quality.stop()
-        canaries.stop()
-
-    routes = [Route("/metrics", metrics_route), Route("/drift", readings), Route("/quality", quality_readings), Route("/healthz", health)]
-    app = Starlette(routes=routes, lifespan=lifespan)
+    app = create_monitor_app(spec.platform, drift, quality, canaries, metrics, args.interval)
     logging.getLogger("mlops.drift").info("drift and quality monitor on http://%s:%d reading %s", args.host, args.port, args.prometheus_url)
     _uvicorn(app, args.host, args.port)
     return 0
 
 
 def _secret() -> str:
-    path = os.environ.get("MLOPS_WEBHOOK_SECRET_FILE")
+    path = os.environ.get(WEBHOOK_SECRET_FILE_ENV)
     if path:
         try:
             return Path(path).read_text().strip()
         except OSError as error:
-            raise SpecError([Problem("MLOPS_WEBHOOK_SECRET_FILE", f"cannot be read: {error.strerror}", source="mlops trigger")]) from None
-    secret = os.environ.get("MLOPS_WEBHOOK_SECRET", "")
+            raise SpecError([Problem(WEBHOOK_SECRET_FILE_ENV, f"cannot be read: {error.strerror}", source="mlops trigger")]) from None
+    secret = os.environ.get(WEBHOOK_SECRET_ENV, "")
     if not secret:
         raise SpecError(
             [
                 Problem(
-                    "MLOPS_WEBHOOK_SECRET",
-                    got_allowed(None, "the webhook secret, in MLOPS_WEBHOOK_SECRET or a file named by MLOPS_WEBHOOK_SECRET_FILE"),
+                    WEBHOOK_SECRET_ENV,
+                    got_allowed(None, f"the webhook secret, in {WEBHOOK_SECRET_ENV} or a file named by {WEBHOOK_SECRET_FILE_ENV}"),
                     source="mlops trigger",
                 )
             ]
@@ -203,17 +177,22 @@ def _secret() -> str:
     return secret
 
 
+def local_trainer_command(spec_file: Path, environment: str, state_dir: Path) -> list[str]:
+    """The local backend's training command line; the backend fills in ``{model}``, ``{reason}``, ``{run_id}`` and ``{result}``."""
+    return [
+        sys.executable, "-m", "mlops_dsl", "train",
+        "--spec", str(spec_file.resolve()), "--env", environment,
+        "--state-dir", str(state_dir),
+        "--model", "{model}", "--reason", "{reason}", "--run-id", "{run_id}", "--result", "{result}",
+    ]  # fmt: skip
+
+
 def _backend(args: argparse.Namespace, spec: Any, paths: StatePaths) -> Any:
     from mlops_dsl.aws.pipelines import SageMakerPipelineBackend
     from mlops_dsl.runtime.retraining.backends import KubernetesJobBackend, LocalProcessBackend
 
     if args.backend == "local":
-        command = args.trainer_command or [
-            sys.executable, "-m", "mlops_dsl", "train",
-            "--spec", str(Path(args.spec or os.environ["MLOPS_SPEC"]).resolve()), "--env", spec.environment,
-            "--state-dir", str(paths.root),
-            "--model", "{model}", "--reason", "{reason}", "--run-id", "{run_id}", "--result", "{result}",
-        ]  # fmt: skip
+        command = args.trainer_command or local_trainer_command(Path(args.spec or os.environ[SPEC_ENV]), spec.environment, paths.root)
         return LocalProcessBackend(command, paths.runs)
     if args.backend == "kubernetes":
         import yaml
@@ -221,7 +200,7 @@ def _backend(args: argparse.Namespace, spec: Any, paths: StatePaths) -> Any:
         folder = Path(args.job_templates or "/etc/mlops/jobs")
         templates = {m.name: yaml.safe_load((folder / f"{m.name}.yaml").read_text()) for m in spec.platform.models}
         return KubernetesJobBackend(
-            args.namespace or os.environ.get("POD_NAMESPACE", "default"), templates, result_url=os.environ.get("MLOPS_TRIGGER_URL")
+            args.namespace or os.environ.get("POD_NAMESPACE", "default"), templates, result_url=os.environ.get(TRIGGER_URL_ENV)
         )
     pipelines = dict(item.split("=", 1) for item in args.pipeline or [])
     return SageMakerPipelineBackend({m.name: pipelines.get(m.name, f"{spec.platform.name}-{m.name}") for m in spec.platform.models})
@@ -260,8 +239,8 @@ def train(args: argparse.Namespace) -> int:
     from mlops_dsl.runtime.trainer import TrainResult, train
 
     paths = _paths(args, spec)
-    run_id = args.run_id or os.environ.get("MLOPS_RUN_ID") or f"{args.model}-{datetime.now(UTC):%Y%m%d-%H%M%S}"
-    reason = args.reason or os.environ.get("MLOPS_TRIGGER_REASON") or "manual"
+    run_id = args.run_id or os.environ.get(RUN_ID_ENV) or f"{args.model}-{datetime.now(UTC):%Y%m%d-%H%M%S}"
+    reason = args.reason or os.environ.get(TRIGGER_REASON_ENV) or "manual"
     log = logging.getLogger("mlops.trainer")
     try:
         store = store_for(spec, paths.feature_repo, paths.data_root)
@@ -279,7 +258,7 @@ def train(args: argparse.Namespace) -> int:
         result = TrainResult(run_id, args.model, "failed", "error", f"{type(error).__name__}: {error}", reason)
     if args.result:
         result.write(Path(args.result))
-    report_url = os.environ.get("MLOPS_RESULT_URL")
+    report_url = os.environ.get(RESULT_URL_ENV)
     if report_url:
         _report(report_url, result, log)
     log.info("run %s: %s (%s)", run_id, result.outcome, result.reason)
@@ -326,55 +305,10 @@ def features(args: argparse.Namespace) -> int:
 
 def batch(args: argparse.Namespace) -> int:
     """Score a whole input data set with the production version and write the predictions."""
-    import pandas as pd
-
-    from mlops_dsl.runtime.features import source_path
-    from mlops_dsl.runtime.registry import PRODUCTION, ModelRegistry
-    from mlops_dsl.runtime.server.app import predict
-    from mlops_dsl.spec.feature_store import Source
+    from mlops_dsl.runtime import batch as scoring
 
     spec = load_for_service(args.spec, args.env)
-    model = next((m for m in spec.platform.models if m.name == args.model), None)
-    if model is None:
-        raise SpecError([Problem("--model", got_allowed(args.model, "a model of the spec"), source="mlops batch")])
-    declared = model.serving.batch
-    source = args.input or (declared.input if declared else None)
-    target = args.output or (declared.output if declared else None)
-    if not source or not target:
-        raise SpecError(
-            [
-                Problem(
-                    "--input/--output",
-                    got_allowed(None, f"paths, or a serving.batch section for model {args.model!r}"),
-                    source="mlops batch",
-                )
-            ]
-        )
+    model, source, target = scoring.batch_job(spec, args.model, args.input, args.output)
     _logging(args.verbose)
-    paths = _paths(args, spec)
-    registry = ModelRegistry(paths.registry_uri())
-    version = registry.alias_version(model.name, PRODUCTION)
-    if version is None:
-        raise SpecError([Problem("--model", f"model {model.name!r} has no version in production yet", source="mlops batch")])
-    loaded = registry.load(model.name, version)
-    frame = pd.read_parquet(source_path(Source(name="batch_input", path=source), paths.data_root))
-    missing = [column for column in loaded.inputs if column not in frame.columns]
-    if missing:
-        raise SpecError(
-            [
-                Problem(
-                    "--input",
-                    f"the input lacks column(s) {', '.join(missing)} that model {model.name} v{version} needs",
-                    source="mlops batch",
-                )
-            ]
-        )
-    outputs = predict(loaded, frame[loaded.inputs].to_numpy(dtype=float))
-    scored = frame.assign(**{name: values for name, _, values in outputs}, model_version=version)
-    out = Path(source_path(Source(name="batch_output", path=target), paths.data_root))
-    out.mkdir(parents=True, exist_ok=True)
-    from datetime import UTC, datetime
-
-    scored.to_parquet(out / f"scores-{datetime.now(UTC):%Y%m%d-%H%M%S}.parquet", index=False)
-    logging.getLogger("mlops.batch").info("scored %d rows with %s v%s into %s", len(scored), model.name, version, out)
+    scoring.score(model, source, target, _paths(args, spec))
     return 0

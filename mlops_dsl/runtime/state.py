@@ -12,6 +12,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from mlops_dsl.contracts.environment import ENVIRONMENT_ENV, REGISTRY_URI_ENV, SPEC_ENV
 from mlops_dsl.loading.loader import ResolvedSpec, load_platform
 from mlops_dsl.spec.environment import LocalTarget
 from mlops_dsl.spec.feature_store import Source
@@ -57,7 +58,7 @@ class StatePaths:
         """
         from mlops_dsl.runtime.registry import local_uri
 
-        return os.environ.get("MLOPS_REGISTRY_URI") or local_uri(self.root)
+        return os.environ.get(REGISTRY_URI_ENV) or local_uri(self.root)
 
 
 def source_path(source: Source, data_root: Path | str) -> str:
@@ -75,10 +76,10 @@ def default_state_dir(spec: ResolvedSpec) -> Path:
 
 def load_for_service(spec_file: str | None, environment: str | None) -> ResolvedSpec:
     """The resolved spec a service runs with (flags, or MLOPS_SPEC / MLOPS_ENV)."""
-    spec_file = spec_file or os.environ.get("MLOPS_SPEC")
-    environment = environment or os.environ.get("MLOPS_ENV")
+    spec_file = spec_file or os.environ.get(SPEC_ENV)
+    environment = environment or os.environ.get(ENVIRONMENT_ENV)
     if not spec_file:
-        raise SpecError([Problem("--spec", got_allowed(None, "a platform spec file (or set MLOPS_SPEC)"), source="mlops")])
+        raise SpecError([Problem("--spec", got_allowed(None, f"a platform spec file (or set {SPEC_ENV})"), source="mlops")])
     resolved = load_platform(spec_file, environment=environment)
     if environment is None:
         if len(resolved) != 1:
@@ -86,7 +87,7 @@ def load_for_service(spec_file: str | None, environment: str | None) -> Resolved
                 [
                     Problem(
                         "--env",
-                        got_allowed(None, f"one of the spec's environments: {one_of(set(resolved))} (or set MLOPS_ENV)"),
+                        got_allowed(None, f"one of the spec's environments: {one_of(set(resolved))} (or set {ENVIRONMENT_ENV})"),
                         source="mlops",
                     )
                 ]

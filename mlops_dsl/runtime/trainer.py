@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 from sklearn import metrics as sk
 
+from mlops_dsl.contracts.environment import CODE_VERSION_ENV
 from mlops_dsl.loading.loader import ResolvedSpec
 from mlops_dsl.runtime.baseline import Baseline, distribution
 from mlops_dsl.runtime.registry import CANARY, PRODUCTION, GateResult, Lineage, ModelRegistry
@@ -85,7 +86,7 @@ def checkpoint(step: str) -> None:
 
 def code_version() -> str:
     """The code this run trained with: MLOPS_CODE_VERSION, or the git commit, or the package version."""
-    explicit = os.environ.get("MLOPS_CODE_VERSION")
+    explicit = os.environ.get(CODE_VERSION_ENV)
     if explicit:
         return explicit
     try:

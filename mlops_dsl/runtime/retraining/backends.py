@@ -15,6 +15,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+from mlops_dsl.contracts.environment import MODEL_ENV, RESULT_URL_ENV, RUN_ID_ENV, TRIGGER_REASON_ENV
 from mlops_dsl.contracts.retraining import RunRequest, RunState, State
 
 
@@ -47,7 +48,7 @@ class LocalProcessBackend:
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,  # survives the trigger; a restart finds it by pid
-                env={**os.environ, **self.env, "MLOPS_RUN_ID": request.run_id, "MLOPS_TRIGGER_REASON": request.reason},
+                env={**os.environ, **self.env, RUN_ID_ENV: request.run_id, TRIGGER_REASON_ENV: request.reason},
             )
         (folder / "pid").write_text(str(child.pid))
         self._children[request.run_id] = child
@@ -113,14 +114,10 @@ class KubernetesJobBackend:
         for container in pod["spec"]["containers"]:
             container.setdefault("env", []).extend(
                 [
-                    {"name": "MLOPS_RUN_ID", "value": request.run_id},
-                    {"name": "MLOPS_TRIGGER_REASON", "value": request.reason},
-                    {"name": "MLOPS_MODEL", "value": request.model},
-                    *(
-                        [{"name": "MLOPS_RESULT_URL", "value": f"{self.result_url}/runs/{request.run_id}/result"}]
-                        if self.result_url
-                        else []
-                    ),
+                    {"name": RUN_ID_ENV, "value": request.run_id},
+                    {"name": TRIGGER_REASON_ENV, "value": request.reason},
+                    {"name": MODEL_ENV, "value": request.model},
+                    *([{"name": RESULT_URL_ENV, "value": f"{self.result_url}/runs/{request.run_id}/result"}] if self.result_url else []),
                 ]
             )
         return body
