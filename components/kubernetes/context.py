@@ -12,6 +12,7 @@ from typing import Any
 
 import pulumi
 
+from components.names import kubernetes_name
 from mlops_dsl.contracts.environment import ENVIRONMENT_ENV, REGISTRY_URI_ENV, SPEC_ENV, STATE_DIR_ENV
 from mlops_dsl.loading.loader import ResolvedSpec
 from mlops_dsl.spec.environment import KubernetesTarget
@@ -55,8 +56,7 @@ class Cluster:
 
     def name(self, *parts: str) -> str:
         """An object name: the platform's name and the parts, cut to Kubernetes' 63 characters."""
-        text = "-".join((self.platform_name, *parts))
-        return text[:63].rstrip("-")
+        return kubernetes_name(self.platform_name, *parts)
 
     @property
     def spec_config_map(self) -> str:

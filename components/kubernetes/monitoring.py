@@ -4,7 +4,7 @@ canary controller), and Alertmanager routing (AlertmanagerConfig) to the retrain
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, assert_never
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -13,6 +13,7 @@ from components.kubernetes.context import MONITOR_PORT, TMP_VOLUME, Cluster, chi
 from components.kubernetes.workloads import service_monitor, single_replica_service
 from mlops_dsl.rendering.alerting import DEFAULT_RECEIVER, WEBHOOK_RECEIVER, routes, rule_groups
 from mlops_dsl.spec.base import format_duration
+from mlops_dsl.spec.monitoring import Email, PagerDuty, Slack, Webhook
 from mlops_dsl.spec.training import Resources
 
 
@@ -49,24 +50,29 @@ def alertmanager_config_spec(cluster: Cluster, webhook_url: str, token_key: str)
     ]
     for channel in platform.notifications:
         receiver: dict[str, Any] = {"name": channel.name}
-        if channel.kind == "slack":
-            receiver["slackConfigs"] = [{"apiURL": secret(channel.webhook_url_secret), "channel": channel.channel, "sendResolved": True}]
-        elif channel.kind == "email":
-            email: dict[str, Any] = {
-                "to": ", ".join(channel.to),
-                "from": channel.sender,
-                "smarthost": channel.smarthost,
-                "sendResolved": True,
-            }
-            if channel.username:
-                email["authUsername"] = channel.username
-            if channel.password_secret:
-                email["authPassword"] = secret(channel.password_secret)
-            receiver["emailConfigs"] = [email]
-        elif channel.kind == "pagerduty":
-            receiver["pagerdutyConfigs"] = [{"routingKey": secret(channel.routing_key_secret), "sendResolved": True}]
-        else:
-            receiver["webhookConfigs"] = [{"urlSecret": secret(channel.url_secret), "sendResolved": True}]
+        match channel:
+            case Slack():
+                receiver["slackConfigs"] = [
+                    {"apiURL": secret(channel.webhook_url_secret), "channel": channel.channel, "sendResolved": True}
+                ]
+            case Email():
+                email: dict[str, Any] = {
+                    "to": ", ".join(channel.to),
+                    "from": channel.sender,
+                    "smarthost": channel.smarthost,
+                    "sendResolved": True,
+                }
+                if channel.username:
+                    email["authUsername"] = channel.username
+                if channel.password_secret:
+                    email["authPassword"] = secret(channel.password_secret)
+                receiver["emailConfigs"] = [email]
+            case PagerDuty():
+                receiver["pagerdutyConfigs"] = [{"routingKey": secret(channel.routing_key_secret), "sendResolved": True}]
+            case Webhook():
+                receiver["webhookConfigs"] = [{"urlSecret": secret(channel.url_secret), "sendResolved": True}]
+            case _:
+                assert_never(channel)
         receivers.append(receiver)
     timing = platform.alerting
     return {
