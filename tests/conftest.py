@@ -136,3 +136,15 @@ def trained_state(tmp_path_factory: pytest.TempPathFactory, churn_local: Any) ->
     )
     assert result.outcome == "promoted", result
     return paths.root
+
+
+# --- an AWS API emulator for the functions' tests ----------------------------------------
+
+
+@pytest.fixture(scope="module")
+def endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A moto server on loopback, one per test module (each module's resources stay its own)."""
+    from tests.helpers.moto import moto_server
+
+    with moto_server(tmp_path_factory.mktemp("moto")) as url:
+        yield url

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,16 +22,10 @@ from mlops_dsl.aws.deploy_function import (
 )
 from mlops_dsl.contracts.aws import BatchConfig, BatchSettings, DeploySettings
 from tests.helpers.aws_api import Gap, request_errors
-from tests.helpers.moto import client, moto_server
+from tests.helpers.moto import client
 
 GROUP = "churn-prod-churn"
 ENDPOINT = "churn-prod-churn"
-
-
-@pytest.fixture(scope="module")
-def endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with moto_server(tmp_path_factory.mktemp("moto")) as url:
-        yield url
 
 
 def settings(role: str, canary: bool = True) -> DeploySettings:

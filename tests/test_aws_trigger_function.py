@@ -6,7 +6,6 @@ import contextlib
 import io
 import json
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ import pytest
 
 from mlops_dsl.aws.state import DynamoState
 from mlops_dsl.aws.trigger_function import Trigger, handler
-from tests.helpers.moto import client, moto_server
+from tests.helpers.moto import client
 from tests.helpers.pipelines import create_churn_pipeline, execution_parameters
 
 PIPELINE = "churn-prod-churn"
@@ -30,12 +29,6 @@ CONFIG = {
     "sources": [{"bucket": "churn-prod-data", "prefix": "raw/churn_labels/", "source": "churn_labels", "models": ["churn"]}],
 }
 T0 = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture(scope="module")
-def endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with moto_server(tmp_path_factory.mktemp("moto")) as url:
-        yield url
 
 
 class Aws:

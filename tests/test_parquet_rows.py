@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
 from mlops_dsl.aws.parquet_rows import NotParquetError, footer_length, num_rows, object_rows
-from tests.helpers.moto import client, moto_server
+from tests.helpers.moto import client
 
 
 def parquet(table: pa.Table, **options: object) -> bytes:
@@ -69,12 +68,6 @@ def test_a_footer_cut_inside_its_schema_is_refused() -> None:
     length = footer_length(data[-8:])
     with pytest.raises(NotParquetError, match="ends in the middle"):
         num_rows(data[-8 - length : -8][:12])
-
-
-@pytest.fixture(scope="module")
-def endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with moto_server(tmp_path_factory.mktemp("moto")) as url:
-        yield url
 
 
 def test_rows_are_read_from_s3_with_ranged_requests(endpoint: str) -> None:

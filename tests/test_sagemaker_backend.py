@@ -2,21 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from mlops_dsl.aws.pipelines import SageMakerPipelineBackend
 from mlops_dsl.contracts.retraining import RunRequest
-from tests.helpers.moto import client, moto_server
+from tests.helpers.moto import client
 from tests.helpers.pipelines import create_churn_pipeline, execution_parameters
-
-
-@pytest.fixture(scope="module")
-def endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with moto_server(tmp_path_factory.mktemp("moto")) as url:
-        yield url
 
 
 def test_a_run_is_a_pipeline_execution_with_the_reason_as_a_parameter(endpoint: str) -> None:
