@@ -13,8 +13,7 @@ import yaml
 from components.kubernetes.context import JOBS_MOUNT, SECRETS_MOUNT, TMP_VOLUME, Cluster, child, container
 from mlops_dsl.contracts.environment import TRIGGER_REASON_ENV, WEBHOOK_SECRET_FILE_ENV
 from mlops_dsl.spec.platform import Model
-
-DEFAULT_ENTRYPOINT = "mlops_dsl.trainer"
+from mlops_dsl.spec.training import BUILT_IN_TRAINER
 
 
 @dataclass(frozen=True)
@@ -31,7 +30,7 @@ def job_spec(cluster: Cluster, model: Model, token_key: str, reason: str) -> dic
     spec_volume, spec_mount = cluster.spec_volume()
     data_volume, data_mount = cluster.data_volume()
     token = {"name": "token", "secret": {"secretName": cluster.secret, "items": [{"key": token_key, "path": "token"}]}}
-    if model.training.entrypoint == DEFAULT_ENTRYPOINT:
+    if model.training.entrypoint == BUILT_IN_TRAINER:
         command: dict[str, Any] = {}
         args = ["train", "--model", model.name]
     else:

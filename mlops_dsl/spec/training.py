@@ -97,10 +97,15 @@ class Gate(SpecModel):
     min_improvement: float = Field(default=0.0, ge=0.0)
 
 
+BUILT_IN_TRAINER = "mlops_dsl.trainer"
+"""The entrypoint that names the built-in trainer (``mlops train``, :mod:`mlops_dsl.runtime.trainer`); any
+other value is a module a training Job runs as ``python -m <entrypoint>``."""
+
+
 class Training(SpecModel):
     """How a model is trained: code, image, estimator, compute, data checks and gate."""
 
-    entrypoint: str = Field(default="mlops_dsl.trainer", min_length=1)
+    entrypoint: str = Field(default=BUILT_IN_TRAINER, min_length=1)
     image: str | None = None
     estimator: ImportPath
     hyperparameters: dict[str, int | float | str | bool] = Field(default_factory=dict)
