@@ -16,9 +16,8 @@ import pulumi
 import pytest
 
 import components
-from mlops_dsl.loading.stack import find_project, load_stack
-from mlops_dsl.review.mocks import MockRun, run_stack
-from tests.conftest import STAND_IN_SECRETS
+from mlops_dsl.loading.stack import load_stack
+from tests.conftest import PROJECT, StackRuns
 
 TOKENS = {
     "components.aws.feature_store.FeatureStore": "mlops:aws:FeatureStore",
@@ -84,14 +83,12 @@ def test_each_component_registers_its_pinned_token(path: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def stack_runs() -> dict[str, MockRun]:
-    project = find_project()
-    return {stack: run_stack(project, stack, secrets=STAND_IN_SECRETS) for stack in project.stack_names()}
+def stack_runs() -> StackRuns:
+    return StackRuns(PROJECT.stack_names())
 
 
-def test_the_stacks_build_only_pinned_component_tokens(stack_runs: dict[str, MockRun]) -> None:
-    pinned = set(TOKENS.values())
-    built = {r.type for run in stack_runs.values() for r in run.resources if r.type.startswith("mlops:")}
-    assert built <= pinned, sorted(built - pinned)
-    targets = {load_stack(find_project(), stack).target.kind for stack in stack_runs}
-    assert {token.split(":")[1] for token in built} == targets
+@pytest.mark.parametrize("stack", PROJECT.stack_names())
+def test_each_stack_builds_only_pinned_component_tokens_of_its_target(stack: str, stack_runs: StackRuns) -> None:
+    built = {r.type for r in stack_runs[stack].resources if r.type.startswith("mlops:")}
+    assert built <= set(TOKENS.values()), sorted(built - set(TOKENS.values()))
+    assert {token.split(":")[1] for token in built} == {load_stack(PROJECT, stack).target.kind}
