@@ -75,8 +75,8 @@ class ModelRegistry(pulumi.ComponentResource):
         roles = [s.apply(lambda v: v["role_arn"]) for s in settings.values()]
         monitor_roles = [s.apply(lambda v: v["monitor_role_arn"]) for s in settings.values()]
         sm = account.arn
-        config = pulumi.Output.all(*settings.values()).apply(
-            lambda values: DeployConfig(groups={groups[model]: value for model, value in zip(settings, values, strict=True)})
+        config = pulumi.Output.all(**settings).apply(
+            lambda values: DeployConfig(groups={groups[model]: value for model, value in values.items()})
         )
         deploy = function(
             f"{name}-deploy",

@@ -186,18 +186,12 @@ class ModelServing(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.deploy_settings = pulumi.Output.all(
-            role.arn, monitor_role.arn, account.kms_key_arn, args.artifacts_bucket, data_quality.name
-        ).apply(
-            lambda values: deploy_settings(
-                account,
-                model,
-                role_arn=values[0],
-                monitor_role_arn=values[1],
-                kms_key=values[2],
-                bucket=values[3],
-                job_definition=values[4],
-            )
-        )
+            role_arn=role.arn,
+            monitor_role_arn=monitor_role.arn,
+            kms_key=account.kms_key_arn,
+            bucket=args.artifacts_bucket,
+            job_definition=data_quality.name,
+        ).apply(lambda values: deploy_settings(account, model, **values))
         self.endpoint_name = pulumi.Output.from_input(endpoint)
         self.role_arn = role.arn
         self.register_outputs({"endpoint_name": self.endpoint_name, "role_arn": self.role_arn})

@@ -14,6 +14,7 @@ from typing import Any
 
 from mlops_dsl.contracts.aws import DeploySettings
 from mlops_dsl.review.markers import address
+from mlops_dsl.spec.problems import join_path
 
 
 class EndpointSettings(DeploySettings):
@@ -143,10 +144,10 @@ def walk(value: Any, path: str = "", *, into_json: bool = False) -> Iterator[tup
     yield path, value
     if isinstance(value, dict):
         for key, item in value.items():
-            yield from walk(item, f"{path}.{key}" if path else str(key), into_json=into_json)
+            yield from walk(item, join_path(path, str(key)), into_json=into_json)
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            yield from walk(item, f"{path}[{index}]", into_json=into_json)
+            yield from walk(item, join_path(path, index), into_json=into_json)
     elif into_json:
         document = json_document(value)
         if document is not None:
