@@ -9,6 +9,7 @@ allowed, using the field's own constraints.
 
 from __future__ import annotations
 
+import math
 import types
 from typing import Annotated, Any, Union, get_args, get_origin
 
@@ -62,6 +63,11 @@ def _tag_of(member: Any) -> Any:
     return None
 
 
+def _one_line(text: str) -> bool:
+    """Whether a name can stand in a path as it is: a problem is one line, so no newlines or other control characters."""
+    return bool(text) and text.isprintable() and not any(character.isspace() for character in text)
+
+
 def _locate(root: Any, data: Any, loc: tuple[str | int, ...]) -> _Place:
     place = _Place()
     annotation: Any = root
@@ -86,11 +92,11 @@ def _locate(root: Any, data: Any, loc: tuple[str | int, ...]) -> _Place:
         if origin in (list, tuple, set, frozenset) and isinstance(item, int):
             element = value[item] if isinstance(value, list) and item < len(value) else None
             name = element.get("name") if isinstance(element, dict) else None
-            place.parts.append(name if isinstance(name, str) and name else item)
+            place.parts.append(name if isinstance(name, str) and _one_line(name) else item)
             annotation, value = get_args(annotation)[0], element
             continue
         if origin is dict and isinstance(item, str):
-            place.parts.append(item)
+            place.parts.append(item if _one_line(item) else item.encode("unicode_escape").decode("ascii"))
             if index < len(loc) and loc[index] == "[key]":
                 index += 1
                 annotation, value = get_args(annotation)[0], item
@@ -139,6 +145,43 @@ def _bounds(field: FieldInfo | None) -> str | None:
     return " and ".join(parts) or None
 
 
+# What a value of each strict type is, in words; a field's bounds are added to it.
+_TYPES = {
+    "int_type": "an integer",
+    "int_parsing": "an integer",
+    "int_from_float": "an integer",
+    "float_type": "a number",
+    "float_parsing": "a number",
+    "finite_number": "a finite number (not NaN or infinity)",
+    "bool_type": "true or false",
+    "bool_parsing": "true or false",
+    "string_type": "a string",
+    "list_type": "a list",
+}
+
+
+def _kind_with_bounds(kind: str, field: FieldInfo | None) -> str:
+    what = _TYPES[kind]
+    bounds = _bounds(field) if kind not in ("bool_type", "bool_parsing", "string_type", "list_type") else None
+    return f"{what}, {bounds}" if bounds else what
+
+
+def _quoted_number(kind: str, given: Any) -> str:
+    """Why a number written as text is refused, when that is what happened."""
+    if kind not in ("int_type", "float_type") or not isinstance(given, str):
+        return ""
+    try:
+        number = float(given)
+    except ValueError:
+        return ""
+    if not math.isfinite(number):
+        return ""
+    if "e" in given.lower() and "." not in given:
+        # PyYAML follows YAML 1.1, where a float needs a dot: 1e-3 is a string there.
+        return "text, not a number (YAML reads 1e-3 as text: write 1.0e-3 or 0.001)"
+    return "a number in quotes"
+
+
 def _field_list(model: type[BaseModel] | None) -> str:
     if model is None:
         return "a known field"
@@ -158,6 +201,8 @@ def _describe(error: Any, place: _Place) -> str:
     if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
         bounds = _bounds(place.field) or error["msg"].removeprefix("Input should be ")
         return got_allowed(given, bounds)
+    if kind in _TYPES:
+        return got_allowed(given, _kind_with_bounds(kind, place.field), _quoted_number(kind, given))
     if kind == "literal_error":
         return got_allowed(given, f"one of {ctx['expected']}")
     if kind == "union_tag_invalid":

@@ -16,10 +16,10 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from croniter import croniter
+from croniter import CroniterBadDateError, CroniterError, croniter
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -47,9 +47,18 @@ def validating() -> Iterator[None]:
 
 
 class SpecModel(BaseModel):
-    """A frozen, strict spec model that is declared first and validated as a whole."""
+    """A frozen, strict spec model that is declared first and validated as a whole.
 
-    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
+    No number is NaN or infinite: a NaN gate threshold would refuse every run,
+    and neither JSON nor Kubernetes can carry one. Numbers and flags are strict
+    field by field (``StrictInt``, ``StrictFloat``, ``StrictBool``: ``replicas="3"``,
+    ``percent=True`` and ``3.0`` for an integer are refused, not coerced); a
+    model-wide ``strict=True`` would also make the pydantic mypy plugin type
+    every argument exactly, refusing "5m" for a duration and dicts for
+    sections, which the spec accepts on purpose.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True, allow_inf_nan=False)
 
     _declared: dict[str, Any] | None = PrivateAttr(default=None)
 
@@ -106,6 +115,12 @@ def spec_error(allowed: str, reason: str | None = None) -> PydanticCustomError:
 
 
 # --- names -------------------------------------------------------------------
+#
+# Every pattern that checks user input spells its characters out in ASCII
+# (`\d` and `\w` take other scripts' digits and letters, such as a fullwidth 4 in "4Gi") and is
+# applied with fullmatch: a `$` anchor also matches before a final newline, so
+# `match` lets "churn\n" into a manifest. The patterns keep their ^...$ anchors
+# for the JSON Schema, where `$` means the end of the text.
 
 _NAME = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
@@ -114,13 +129,13 @@ IDENTIFIER_RULE = "lowercase letters, digits and '_', not starting with a digit,
 
 
 def _check_name(value: str) -> str:
-    if len(value) > 63 or not _NAME.match(value):
+    if len(value) > 63 or not _NAME.fullmatch(value):
         raise spec_error(NAME_RULE)
     return value
 
 
 def _check_identifier(value: str) -> str:
-    if len(value) > 63 or not _IDENTIFIER.match(value):
+    if len(value) > 63 or not _IDENTIFIER.fullmatch(value):
         raise spec_error(IDENTIFIER_RULE)
     return value
 
@@ -143,6 +158,7 @@ Identifier = Annotated[
 # --- durations ---------------------------------------------------------------
 
 DURATION_RULE = "a duration such as 250ms, 30s, 5m, 1h30m, 2d or 1w"
+_LONGEST = f"a duration of at most {durations.MAX_TEXT} (about 292 years, what Prometheus and Kubernetes can hold)"
 
 
 def parse_duration(value: Any) -> timedelta:
@@ -153,6 +169,8 @@ def parse_duration(value: Any) -> timedelta:
         raise spec_error(DURATION_RULE)
     try:
         return durations.parse(value)
+    except durations.DurationTooLongError:
+        raise spec_error(_LONGEST, "too long") from None
     except ValueError:
         raise spec_error(DURATION_RULE) from None
 
@@ -161,34 +179,62 @@ format_duration = durations.format
 """Render a timedelta the way Prometheus writes durations ("1h30m", "250ms")."""
 
 
-def _positive_duration(value: timedelta) -> timedelta:
+def _check_duration(value: timedelta) -> timedelta:
     if value <= timedelta(0):
         raise spec_error("a duration longer than zero")
+    if value > durations.MAX:
+        raise spec_error(_LONGEST, "too long")
+    if value % timedelta(milliseconds=1):
+        # A timedelta given in Python can be finer than what the targets write.
+        raise spec_error("a whole number of milliseconds", "finer than a millisecond")
     return value
 
 
 Duration = Annotated[
     timedelta,
     BeforeValidator(parse_duration),
-    AfterValidator(_positive_duration),
+    AfterValidator(_check_duration),
     PlainSerializer(format_duration, return_type=str),
     WithJsonSchema({"type": "string", "pattern": durations.PATTERN.pattern, "description": DURATION_RULE}),
 ]
-"""A positive duration, written as Prometheus writes them."""
+"""A positive duration of whole milliseconds, at most :data:`durations.MAX`, written as Prometheus writes them."""
 
 
 # --- schedules ---------------------------------------------------------------
 
-CRON_RULE = "a 5-field cron expression such as '0 3 * * 1', or @hourly, @daily, @weekly, @monthly"
+CRON_RULE = (
+    "a 5-field cron expression such as '0 3 * * 1' (minute 0-59, hour 0-23, day of month 1-31, month 1-12 or JAN-DEC, "
+    "day of week 0-6 or SUN-SAT), or @hourly, @daily, @weekly, @monthly, @yearly"
+)
 _CRON_MACROS = {"@hourly", "@daily", "@weekly", "@monthly", "@yearly"}
+# A cron has no year field: one that does not fire within a few years from any
+# day never fires ("0 0 30 2 *"). A fixed start keeps validation the same every day.
+_CRON_START = datetime(2024, 1, 1, tzinfo=UTC)
+CRON_HORIZON_YEARS = 5
 
 
 def _check_cron(value: str) -> str:
-    text = value.strip()
+    # What croniter reads (the local target and the retraining trigger read
+    # schedules with it) and fires; what one target's scheduler cannot read
+    # (Kubernetes has no L, W or #; EventBridge no two day fields) is a rule of
+    # that target, in loading/target_rules.py.
+    text = " ".join(value.split())
     if text in _CRON_MACROS:
         return text
-    if len(text.split()) != 5 or not croniter.is_valid(text):
+    fields = text.split(" ")
+    if len(fields) != 5:
+        raise spec_error(CRON_RULE, f"{len(fields)} fields" if len(fields) > 1 else None)
+    if not text.isascii() or not croniter.is_valid(text):
         raise spec_error(CRON_RULE)
+    try:
+        croniter(text, _CRON_START, max_years_between_matches=CRON_HORIZON_YEARS).get_next(datetime)
+    except CroniterBadDateError:
+        # Only a day of month that none of its months has can do that (with day of week *).
+        raise spec_error(
+            f"a schedule that fires at least once in {CRON_HORIZON_YEARS} years", "it never fires: none of its months has that day"
+        ) from None
+    except (CroniterError, ValueError):
+        raise spec_error(CRON_RULE) from None
     return text
 
 
@@ -197,40 +243,43 @@ Cron = Annotated[
     AfterValidator(_check_cron),
     WithJsonSchema({"type": "string", "description": CRON_RULE}),
 ]
-"""A schedule as a standard 5-field cron expression (minute hour day month weekday)."""
+"""A schedule as a standard 5-field cron expression (minute hour day month weekday) that fires."""
 
 
 # --- resource quantities -----------------------------------------------------
 
-_CPU = re.compile(r"^(\d+(\.\d+)?|\d+m)$")
+_CPU = re.compile(r"^([0-9]+(\.[0-9]+)?|[0-9]+m)$")
 CPU_RULE = "a CPU quantity such as 2, 0.5 or 500m"
 MEMORY_RULE = "a memory quantity such as 512Mi, 4Gi or 1G"
-_MEMORY = re.compile(r"^\d+(\.\d+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$")
+_MEMORY = re.compile(r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$")
 
 
-def _number_to_text(value: Any) -> Any:
-    if isinstance(value, bool):
+def _cpu_text(value: Any) -> str:
+    """CPU may be written as a number (2, 0.5); anything else but text is refused with the CPU rule."""
+    if isinstance(value, str):
         return value
-    if isinstance(value, (int, float)):
-        return format(value, "g")
-    return value
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise spec_error(CPU_RULE)
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value)  # NaN, infinity and 1e-05 come out as text the pattern refuses
 
 
 def _check_cpu(value: str) -> str:
-    if not _CPU.match(value) or float(value.rstrip("m") or 0) <= 0:
+    if not _CPU.fullmatch(value) or float(value.rstrip("m") or 0) <= 0:
         raise spec_error(CPU_RULE)
     return value
 
 
 def _check_memory(value: str) -> str:
-    if not _MEMORY.match(value) or float(re.sub(r"[A-Za-z]+$", "", value)) <= 0:
+    if not _MEMORY.fullmatch(value) or float(re.sub(r"[A-Za-z]+$", "", value)) <= 0:
         raise spec_error(MEMORY_RULE)
     return value
 
 
 CpuQuantity = Annotated[
     str,
-    BeforeValidator(_number_to_text),
+    BeforeValidator(_cpu_text),
     AfterValidator(_check_cpu),
     WithJsonSchema({"type": ["string", "number"], "pattern": _CPU.pattern, "description": CPU_RULE}),
 ]
@@ -248,7 +297,7 @@ SECRET_RULE = "a config key name: a letter, then letters, digits, '_' or '-', at
 
 
 def _check_secret_name(value: str) -> str:
-    if not _SECRET_NAME.match(value):
+    if not _SECRET_NAME.fullmatch(value):
         raise spec_error(SECRET_RULE)
     return value
 
@@ -260,3 +309,68 @@ SecretName = Annotated[
 ]
 """The name of a secret held outside the spec: a Pulumi config secret on a cloud
 target (``pulumi config set --secret NAME``), an environment variable locally."""
+
+
+# --- images, modules, hosts --------------------------------------------------
+
+# The image reference grammar of the OCI distribution spec (docker/distribution's
+# reference package): [registry[:port]/]path[:tag][@digest], lowercase paths.
+_PATH_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_DOMAIN = r"[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]+)?"
+_IMAGE = re.compile(
+    rf"^(?:{_DOMAIN}/)?{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*"
+    r"(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?$"
+)
+IMAGE_RULE = "a container image reference such as ghcr.io/org/runtime:1.0 (registry, lowercase path, tag or @sha256 digest)"
+
+
+def _check_image(value: str) -> str:
+    if len(value) > 255 or not _IMAGE.fullmatch(value):
+        raise spec_error(IMAGE_RULE)
+    return value
+
+
+ImageRef = Annotated[
+    str,
+    AfterValidator(_check_image),
+    WithJsonSchema({"type": "string", "pattern": _IMAGE.pattern, "maxLength": 255, "description": IMAGE_RULE}),
+]
+"""A container image, as Kubernetes and SageMaker pull it."""
+
+_MODULE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+MODULE_RULE = "a Python module such as mlops_dsl.trainer or mypackage.train (run as python -m <module>)"
+
+
+def _check_module(value: str) -> str:
+    if not _MODULE.fullmatch(value):
+        raise spec_error(MODULE_RULE)
+    return value
+
+
+ModulePath = Annotated[
+    str,
+    AfterValidator(_check_module),
+    WithJsonSchema({"type": "string", "pattern": _MODULE.pattern, "description": MODULE_RULE}),
+]
+"""A dotted Python module name, as ``python -m`` takes it."""
+
+_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+DNS_SUBDOMAIN_RULE = "a Kubernetes object name: lowercase letters, digits, '-' and '.', at most 253 characters"
+
+
+def _check_dns_subdomain(value: str) -> str:
+    if len(value) > 253 or not _DNS_SUBDOMAIN.fullmatch(value):
+        raise spec_error(DNS_SUBDOMAIN_RULE)
+    return value
+
+
+KubernetesName = Annotated[
+    str,
+    AfterValidator(_check_dns_subdomain),
+    WithJsonSchema({"type": "string", "pattern": _DNS_SUBDOMAIN.pattern, "maxLength": 253, "description": DNS_SUBDOMAIN_RULE}),
+]
+"""The name of an existing Kubernetes object (a StorageClass, say): a DNS subdomain."""
+
+MAX_COUNT = 10**12
+"""The largest count the spec takes: past any real count, and well within the integers JSON readers and
+Pulumi (which holds numbers as float64) keep exactly."""

@@ -11,12 +11,49 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field, WithJsonSchema
+from pydantic import AfterValidator, Field, StrictInt, WithJsonSchema
 
-from mlops_dsl.spec.base import Name, SpecModel, spec_error
+from mlops_dsl.spec.base import KubernetesName, Name, SpecModel, spec_error
 
 Stage = Literal["dev", "staging", "prod"]
 STAGES: tuple[str, ...] = ("dev", "staging", "prod")
+
+
+_HOST = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$|^[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*$")
+HOST_RULE = "a host name or IP address to listen on, such as 127.0.0.1, 0.0.0.0 or ::1"
+
+
+def _check_host(value: str) -> str:
+    if len(value) > 253 or not _HOST.fullmatch(value):
+        raise spec_error(HOST_RULE)
+    return value
+
+
+Host = Annotated[str, AfterValidator(_check_host), WithJsonSchema({"type": "string", "pattern": _HOST.pattern, "description": HOST_RULE})]
+
+# Kubernetes label keys ([prefix/]name) and values, as the API server checks them.
+_LABEL_NAME = r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?"
+_LABEL_KEY = re.compile(rf"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?{_LABEL_NAME}$")
+_LABEL_VALUE = re.compile(rf"^({_LABEL_NAME})?$")
+LABEL_KEY_RULE = "a Kubernetes label key: an optional DNS prefix and '/', then at most 63 letters, digits, '-', '_' or '.'"
+LABEL_VALUE_RULE = "a Kubernetes label value: at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit"
+
+
+def _check_label_key(value: str) -> str:
+    prefix, _, _ = value.rpartition("/")
+    if len(prefix) > 253 or not _LABEL_KEY.fullmatch(value):
+        raise spec_error(LABEL_KEY_RULE)
+    return value
+
+
+def _check_label_value(value: str) -> str:
+    if not _LABEL_VALUE.fullmatch(value):
+        raise spec_error(LABEL_VALUE_RULE)
+    return value
+
+
+LabelKey = Annotated[str, AfterValidator(_check_label_key), WithJsonSchema({"type": "string", "description": LABEL_KEY_RULE})]
+LabelValue = Annotated[str, AfterValidator(_check_label_value), WithJsonSchema({"type": "string", "description": LABEL_VALUE_RULE})]
 
 
 class LocalTarget(SpecModel):
@@ -24,8 +61,8 @@ class LocalTarget(SpecModel):
 
     kind: Literal["local"] = "local"
     state_dir: str = ".mlops"
-    host: str = "127.0.0.1"
-    base_port: int = Field(default=18080, ge=1024, le=65000)
+    host: Host = "127.0.0.1"
+    base_port: StrictInt = Field(default=18080, ge=1024, le=65000)
 
 
 _GATEWAY = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?/[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -33,7 +70,7 @@ GATEWAY_RULE = "a Gateway API gateway as 'namespace/name', such as 'gateway-syst
 
 
 def _check_gateway(value: str) -> str:
-    if not _GATEWAY.match(value):
+    if not _GATEWAY.fullmatch(value):
         raise spec_error(GATEWAY_RULE)
     return value
 
@@ -57,15 +94,15 @@ class KubernetesTarget(SpecModel):
     kind: Literal["kubernetes"] = "kubernetes"
     namespace: Name | None = None
     context: str | None = None
-    storage_class: str | None = None
-    prometheus_labels: dict[str, str] = Field(default_factory=lambda: {"release": "kube-prometheus-stack"})
+    storage_class: KubernetesName | None = None
+    prometheus_labels: dict[LabelKey, LabelValue] = Field(default_factory=lambda: {"release": "kube-prometheus-stack"})
     prometheus_url: str = "http://prometheus-operated.monitoring.svc:9090"
     gateway: GatewayRef | None = None
     image_pull_secret: Name | None = None
 
 
-_REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
-_ACCOUNT = re.compile(r"^\d{12}$")
+_REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]$")
+_ACCOUNT = re.compile(r"^[0-9]{12}$")
 
 
 REGION_RULE = "an AWS region code such as eu-west-1 or us-east-2"
@@ -73,13 +110,13 @@ ACCOUNT_RULE = "a 12-digit AWS account id, as a string"
 
 
 def _check_region(value: str) -> str:
-    if not _REGION.match(value):
+    if not _REGION.fullmatch(value):
         raise spec_error(REGION_RULE)
     return value
 
 
 def _check_account(value: str) -> str:
-    if not _ACCOUNT.match(value):
+    if not _ACCOUNT.fullmatch(value):
         raise spec_error(ACCOUNT_RULE)
     return value
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, StrictBool
 
-from mlops_dsl.spec.base import Cron, Duration, Identifier, MemoryQuantity, SpecModel
+from mlops_dsl.spec.base import Cron, Duration, Identifier, KubernetesName, MemoryQuantity, SpecModel
 
 FeatureType = Literal["int32", "int64", "float32", "float64", "string", "bool", "unix_timestamp"]
 """The value types a feature may have (Feast's primitive types)."""
@@ -66,7 +66,7 @@ class FeatureView(SpecModel):
     features: list[Feature] = Field(min_length=1)
     source: Identifier
     ttl: Duration = timedelta(days=1)
-    online: bool = True
+    online: StrictBool = True
     tags: dict[str, str] = Field(default_factory=dict)
     description: str = ""
 
@@ -83,7 +83,7 @@ class FileOfflineStore(SpecModel):
 
     kind: Literal["file"] = "file"
     volume_size: MemoryQuantity = "20Gi"
-    storage_class: str | None = None
+    storage_class: KubernetesName | None = None
 
 
 class SageMakerOfflineStore(SpecModel):
@@ -104,7 +104,7 @@ class RedisOnlineStore(SpecModel):
 
     kind: Literal["redis"] = "redis"
     memory: MemoryQuantity = "1Gi"
-    persistence: bool = True
+    persistence: StrictBool = True
 
 
 class SageMakerOnlineStore(SpecModel):

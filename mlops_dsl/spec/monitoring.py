@@ -7,12 +7,13 @@ triggers and canary rollbacks refer to monitors by that name.
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Annotated, Literal, assert_never
 
-from pydantic import Field
+from pydantic import AfterValidator, Field, StrictFloat, StrictInt, WithJsonSchema
 
-from mlops_dsl.spec.base import Duration, Name, SecretName, SpecModel
+from mlops_dsl.spec.base import MAX_COUNT, Duration, Name, SecretName, SpecModel, spec_error
 from mlops_dsl.spec.training import Metric
 
 Severity = Literal["info", "warning", "critical"]
@@ -37,7 +38,7 @@ class DataDrift(_Monitor):
     kind: Literal["data_drift"] = "data_drift"
     features: list[str] = Field(min_length=1)
     method: Literal["psi", "ks"] = "psi"
-    threshold: float = Field(default=0.2, gt=0)
+    threshold: StrictFloat = Field(default=0.2, gt=0)
     window: Duration = timedelta(hours=1)
 
 
@@ -46,7 +47,7 @@ class PredictionDrift(_Monitor):
 
     kind: Literal["prediction_drift"] = "prediction_drift"
     method: Literal["psi", "ks"] = "psi"
-    threshold: float = Field(default=0.2, gt=0)
+    threshold: StrictFloat = Field(default=0.2, gt=0)
     window: Duration = timedelta(hours=1)
 
 
@@ -58,16 +59,16 @@ class ModelQuality(_Monitor):
 
     kind: Literal["model_quality"] = "model_quality"
     metric: Metric
-    threshold: float
+    threshold: StrictFloat
     window: Duration = timedelta(days=1)
-    min_labels: int = Field(default=100, ge=1)
+    min_labels: StrictInt = Field(default=100, ge=1, le=MAX_COUNT)
 
 
 class Latency(_Monitor):
     """A latency objective: fires when the ``quantile`` of request latency exceeds ``threshold``."""
 
     kind: Literal["latency"] = "latency"
-    quantile: float = Field(default=0.99, gt=0.5, lt=1.0)
+    quantile: StrictFloat = Field(default=0.99, gt=0.5, lt=1.0)
     threshold: Duration
     window: Duration = timedelta(minutes=5)
 
@@ -76,7 +77,7 @@ class ErrorRate(_Monitor):
     """An error-rate objective: fires when the share of failed requests exceeds ``threshold``."""
 
     kind: Literal["error_rate"] = "error_rate"
-    threshold: float = Field(gt=0.0, lt=1.0)
+    threshold: StrictFloat = Field(gt=0.0, lt=1.0)
     window: Duration = timedelta(minutes=5)
 
 
@@ -118,6 +119,20 @@ class Slack(SpecModel):
 
 
 _ADDRESS = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+_SMARTHOST = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?:([0-9]{1,5})$")
+SMARTHOST_RULE = "an SMTP server as host:port, such as smtp.example.com:587 (a port from 1 to 65535)"
+
+
+def _check_smarthost(value: str) -> str:
+    found = _SMARTHOST.fullmatch(value)
+    if not found or not 1 <= int(found.group(2)) <= 65535:
+        raise spec_error(SMARTHOST_RULE)
+    return value
+
+
+SmartHost = Annotated[
+    str, AfterValidator(_check_smarthost), WithJsonSchema({"type": "string", "pattern": _SMARTHOST.pattern, "description": SMARTHOST_RULE})
+]
 
 
 class Email(SpecModel):
@@ -131,7 +146,7 @@ class Email(SpecModel):
     name: Name
     to: list[Annotated[str, Field(pattern=_ADDRESS)]] = Field(min_length=1)
     sender: Annotated[str, Field(pattern=_ADDRESS)]
-    smarthost: str = Field(pattern=r"^[A-Za-z0-9.-]+:\d{1,5}$")
+    smarthost: SmartHost
     username: str | None = None
     password_secret: SecretName | None = None
 

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from mlops_dsl.spec.base import Identifier, Name, SecretName, SpecModel
+from mlops_dsl.spec.base import Identifier, ImageRef, Name, SecretName, SpecModel
 from mlops_dsl.spec.environment import Environment, LocalTarget
 from mlops_dsl.spec.feature_store import FeatureStore
 from mlops_dsl.spec.monitoring import Alerting, Channel, Monitor
@@ -63,7 +63,7 @@ class Platform(SpecModel):
 
     name: Name
     description: str = ""
-    image: str = Field(default="ghcr.io/mlops-dsl/runtime:0.1.0", min_length=1)
+    image: ImageRef = "ghcr.io/mlops-dsl/runtime:0.1.0"
     environments: dict[Name, Environment] = Field(default_factory=_default_environments, min_length=1)
     feature_store: FeatureStore
     models: list[Model] = Field(min_length=1)

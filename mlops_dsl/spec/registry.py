@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, StrictInt
 
-from mlops_dsl.spec.base import SpecModel
+from mlops_dsl.spec.base import MAX_COUNT, SpecModel
 
 LineageField = Literal["data_snapshot", "code_version", "parameters", "metrics", "trigger_reason", "training_baseline"]
 LINEAGE_FIELDS: tuple[LineageField, ...] = (
@@ -29,7 +29,7 @@ class Registry(SpecModel):
 
     approval: Literal["manual", "automatic"] = "manual"
     lineage: list[LineageField] = Field(default_factory=lambda: list(LINEAGE_FIELDS), min_length=1)
-    keep_versions: int = Field(default=50, ge=1)
+    keep_versions: StrictInt = Field(default=50, ge=1, le=MAX_COUNT)
     tags: dict[str, str] = Field(default_factory=dict)
 
 

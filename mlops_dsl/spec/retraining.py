@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, StrictInt
 
-from mlops_dsl.spec.base import Cron, Duration, Identifier, Name, SpecModel
+from mlops_dsl.spec.base import MAX_COUNT, Cron, Duration, Identifier, Name, SpecModel
 
 
 class OnAlert(SpecModel):
@@ -29,7 +29,7 @@ class OnNewData(SpecModel):
 
     kind: Literal["new_data"] = "new_data"
     source: Identifier
-    min_new_rows: int = Field(default=1, ge=1)
+    min_new_rows: StrictInt = Field(default=1, ge=1, le=MAX_COUNT)
 
 
 Trigger = Annotated[OnAlert | OnSchedule | OnNewData, Field(discriminator="kind")]
@@ -47,7 +47,7 @@ class Retraining(SpecModel):
     triggers: list[Trigger] = Field(default_factory=list)
     cooldown: Duration = timedelta(hours=6)
     dedup_window: Duration = timedelta(hours=1)
-    max_concurrent_runs: int = Field(default=1, ge=1, le=10)
+    max_concurrent_runs: StrictInt = Field(default=1, ge=1, le=10)
 
 
 __all__ = ["OnAlert", "OnNewData", "OnSchedule", "Retraining", "Trigger"]

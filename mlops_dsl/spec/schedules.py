@@ -22,7 +22,7 @@ class UnsupportedScheduleError(ValueError):
 
 
 def _weekday(part: str) -> str:
-    if part.isdigit() and 0 <= int(part) <= 7:
+    if part.isascii() and part.isdigit() and 0 <= int(part) <= 7:
         return WEEKDAYS[int(part)]
     if part.upper()[:3] in WEEKDAYS:
         return part.upper()[:3]

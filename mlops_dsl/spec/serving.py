@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, StrictBool, StrictFloat, StrictInt
 
 from mlops_dsl.spec.base import Cron, Duration, Name, SpecModel
 from mlops_dsl.spec.training import Resources
@@ -19,10 +19,10 @@ class Autoscaling(SpecModel):
     instance on SageMaker, where it becomes invocations per minute).
     """
 
-    min_replicas: int = Field(default=1, ge=1, le=1000)
-    max_replicas: int = Field(default=4, ge=1, le=1000)
+    min_replicas: StrictInt = Field(default=1, ge=1, le=1000)
+    max_replicas: StrictInt = Field(default=4, ge=1, le=1000)
     metric: Literal["cpu", "requests_per_second"] = "cpu"
-    target: float = Field(default=70.0, gt=0)
+    target: StrictFloat = Field(default=70.0, gt=0, le=100_000)
 
 
 class Canary(SpecModel):
@@ -32,7 +32,7 @@ class Canary(SpecModel):
     is rolled back; otherwise it is promoted to all traffic.
     """
 
-    percent: int = Field(ge=1, le=99)
+    percent: StrictInt = Field(ge=1, le=99)
     bake_time: Duration = timedelta(minutes=15)
     rollback_on: list[Name] = Field(min_length=1)
 
@@ -44,8 +44,8 @@ CAPTURE_MODES: tuple[CaptureMode, ...] = ("request", "response")
 class DataCapture(SpecModel):
     """Sampling of live requests and responses, for monitoring and ground-truth joins."""
 
-    enabled: bool = True
-    sampling_percent: int = Field(default=100, ge=1, le=100)
+    enabled: StrictBool = True
+    sampling_percent: StrictInt = Field(default=100, ge=1, le=100)
     capture: list[CaptureMode] = Field(default_factory=lambda: list(CAPTURE_MODES), min_length=1)
 
 
@@ -56,7 +56,7 @@ class BatchInference(SpecModel):
     input: str = Field(min_length=1)
     output: str = Field(min_length=1)
     resources: Resources = Field(default_factory=Resources)
-    replicas: int = Field(default=1, ge=1, le=100)
+    replicas: StrictInt = Field(default=1, ge=1, le=100)
 
 
 class Serving(SpecModel):
@@ -69,13 +69,13 @@ class Serving(SpecModel):
     private to signed AWS API calls, so AWS refuses it.
     """
 
-    online: bool = True
-    replicas: int = Field(default=1, ge=1, le=1000)
+    online: StrictBool = True
+    replicas: StrictInt = Field(default=1, ge=1, le=1000)
     resources: Resources = Field(default_factory=lambda: Resources(cpu="500m", memory="1Gi"))
     autoscaling: Autoscaling | None = None
     canary: Canary | None = None
     data_capture: DataCapture = Field(default_factory=DataCapture)
-    public: bool = False
+    public: StrictBool = False
     batch: BatchInference | None = None
 
 

@@ -9,22 +9,23 @@ or a SageMaker Pipeline.
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field, WithJsonSchema
+from pydantic import AfterValidator, BeforeValidator, Field, StrictBool, StrictFloat, StrictInt, WithJsonSchema
 
-from mlops_dsl.spec.base import CpuQuantity, Cron, Duration, MemoryQuantity, SpecModel, spec_error
+from mlops_dsl.spec.base import MAX_COUNT, CpuQuantity, Cron, Duration, ImageRef, MemoryQuantity, ModulePath, SpecModel, spec_error
 
-_IMPORT_PATH = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)+$")
+_IMPORT_PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$")
 
 
 IMPORT_PATH_RULE = "a dotted import path to a scikit-learn style estimator, such as sklearn.linear_model.LogisticRegression"
 
 
 def _check_import_path(value: str) -> str:
-    if not _IMPORT_PATH.match(value):
+    if not _IMPORT_PATH.fullmatch(value):
         raise spec_error(IMPORT_PATH_RULE)
     return value
 
@@ -33,6 +34,50 @@ ImportPath = Annotated[
     str,
     AfterValidator(_check_import_path),
     WithJsonSchema({"type": "string", "pattern": _IMPORT_PATH.pattern, "description": IMPORT_PATH_RULE}),
+]
+
+_HYPERPARAMETER_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,255}$")
+HYPERPARAMETER_NAME_RULE = "a parameter name: a letter or '_', then letters, digits, '_', '.' or '-', at most 256 characters"
+HYPERPARAMETER_RULE = "a valid integer, finite number, string or boolean"
+"""(Integers within ±MAX_COUNT, which JSON and Pulumi carry exactly.)"""
+
+
+def _check_hyperparameter_name(value: str) -> str:
+    if not _HYPERPARAMETER_NAME.fullmatch(value):
+        raise spec_error(HYPERPARAMETER_NAME_RULE)
+    return value
+
+
+def _check_hyperparameter(value: Any) -> Any:
+    # One message for the union below, rather than one per branch it tried.
+    if isinstance(value, (bool, str)) or (isinstance(value, int) and abs(value) <= MAX_COUNT):
+        return value
+    if isinstance(value, float) and math.isfinite(value):
+        return value
+    raise spec_error(HYPERPARAMETER_RULE)
+
+
+HyperparameterName = Annotated[
+    str,
+    AfterValidator(_check_hyperparameter_name),
+    WithJsonSchema({"type": "string", "pattern": _HYPERPARAMETER_NAME.pattern, "description": HYPERPARAMETER_NAME_RULE}),
+]
+HyperparameterValue = Annotated[int | float | str | bool, BeforeValidator(_check_hyperparameter)]
+
+_INSTANCE_TYPE = re.compile(r"^[a-z0-9]+(\.[a-z0-9-]+)+$")
+INSTANCE_TYPE_RULE = "an instance type such as ml.m5.large"
+
+
+def _check_instance_type(value: str) -> str:
+    if len(value) > 64 or not _INSTANCE_TYPE.fullmatch(value):
+        raise spec_error(INSTANCE_TYPE_RULE)
+    return value
+
+
+InstanceType = Annotated[
+    str,
+    AfterValidator(_check_instance_type),
+    WithJsonSchema({"type": "string", "pattern": _INSTANCE_TYPE.pattern, "maxLength": 64, "description": INSTANCE_TYPE_RULE}),
 ]
 
 Metric = Literal["accuracy", "roc_auc", "f1", "precision", "recall", "log_loss", "rmse", "mae", "r2"]
@@ -52,15 +97,15 @@ class Resources(SpecModel):
 
     cpu: CpuQuantity = "1"
     memory: MemoryQuantity = "2Gi"
-    gpu: int = Field(default=0, ge=0, le=16)
-    instance_type: str = "ml.m5.large"
+    gpu: StrictInt = Field(default=0, ge=0, le=16)
+    instance_type: InstanceType = "ml.m5.large"
 
 
 class Range(SpecModel):
     """The values a numeric feature may take; a row outside fails data validation."""
 
-    min: float | None = None
-    max: float | None = None
+    min: StrictFloat | None = None
+    max: StrictFloat | None = None
 
 
 class DataValidation(SpecModel):
@@ -69,17 +114,17 @@ class DataValidation(SpecModel):
     The schema check (columns and types from the feature views) is always on.
     """
 
-    min_rows: int = Field(default=100, ge=1)
-    max_null_fraction: float = Field(default=0.0, ge=0.0, le=1.0)
+    min_rows: StrictInt = Field(default=100, ge=1, le=MAX_COUNT)
+    max_null_fraction: StrictFloat = Field(default=0.0, ge=0.0, le=1.0)
     ranges: dict[str, Range] = Field(default_factory=dict)
 
 
 class Split(SpecModel):
     """How the data set is split into training and held-out test rows."""
 
-    test_fraction: float = Field(default=0.2, gt=0.0, lt=1.0)
-    seed: int = 42
-    by_time: bool = True
+    test_fraction: StrictFloat = Field(default=0.2, gt=0.0, lt=1.0)
+    seed: StrictInt = Field(default=42, ge=0, le=2**32 - 1)  # what NumPy and scikit-learn take as a random_state
+    by_time: StrictBool = True
 
 
 class Gate(SpecModel):
@@ -92,9 +137,9 @@ class Gate(SpecModel):
     """
 
     metric: Metric
-    threshold: float
-    must_beat_production: bool = True
-    min_improvement: float = Field(default=0.0, ge=0.0)
+    threshold: StrictFloat
+    must_beat_production: StrictBool = True
+    min_improvement: StrictFloat = Field(default=0.0, ge=0.0)
 
 
 BUILT_IN_TRAINER = "mlops_dsl.trainer"
@@ -105,10 +150,10 @@ other value is a module a training Job runs as ``python -m <entrypoint>``."""
 class Training(SpecModel):
     """How a model is trained: code, image, estimator, compute, data checks and gate."""
 
-    entrypoint: str = Field(default=BUILT_IN_TRAINER, min_length=1)
-    image: str | None = None
+    entrypoint: ModulePath = BUILT_IN_TRAINER
+    image: ImageRef | None = None
     estimator: ImportPath
-    hyperparameters: dict[str, int | float | str | bool] = Field(default_factory=dict)
+    hyperparameters: dict[HyperparameterName, HyperparameterValue] = Field(default_factory=dict)
     resources: Resources = Field(default_factory=Resources)
     data_validation: DataValidation = Field(default_factory=DataValidation)
     split: Split = Field(default_factory=Split)
