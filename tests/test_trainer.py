@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import subprocess
@@ -15,6 +16,7 @@ from mlops_dsl.runtime.features import local_store
 from mlops_dsl.runtime.registry import CANARY, PRODUCTION, ModelRegistry
 from mlops_dsl.runtime.state import StatePaths
 from mlops_dsl.runtime.trainer import CRASH_ENV, TrainResult, train
+from mlops_dsl.spec.problems import SpecError
 from tests.helpers.churn import SPEC, copy_state, data_module
 from tests.helpers.processes import mlops
 
@@ -24,8 +26,8 @@ def local_spec(overrides: dict[str, Any] | None = None) -> Any:
     return load_platform(SPEC, environment="local", stack=StackOverrides(overrides or {}, "test"))["local"]
 
 
-def run(state: Path, overrides: dict[str, Any] | None = None, reason: str = "test") -> TrainResult:
-    spec = local_spec(overrides)
+def run(state: Path, overrides: dict[str, Any] | None = None, reason: str = "test", *, spec: Any = None) -> TrainResult:
+    spec = spec if spec is not None else local_spec(overrides)
     paths = StatePaths(state)
     store = local_store(spec.platform.feature_store, paths.feature_repo, paths.data_root)
     return train(
@@ -125,8 +127,22 @@ def test_too_few_rows_fail_validation(state: Path) -> None:
     assert "fewer than min_rows 1000000" in result.reason
 
 
-def test_unknown_hyperparameters_fail_the_run_with_a_reason(state: Path) -> None:
-    result = run(state, {"models.churn.training.hyperparameters.depth": 4})
+def with_hyperparameters(spec: Any, **values: Any) -> Any:
+    """The resolved spec with churn's hyperparameters changed after validation (as an upgraded estimator would see them)."""
+    churn = next(m for m in spec.platform.models if m.name == "churn")
+    training = churn.training.model_copy(update={"hyperparameters": {**churn.training.hyperparameters, **values}})
+    models = [m.model_copy(update={"training": training}) if m is churn else m for m in spec.platform.models]
+    return dataclasses.replace(spec, platform=spec.platform.model_copy(update={"models": models}))
+
+
+def test_unknown_hyperparameters_are_refused_by_the_loader() -> None:
+    with pytest.raises(SpecError) as refused:
+        local_spec({"models.churn.training.hyperparameters.depth": 4})
+    assert [p.path for p in refused.value.problems] == ["models.churn.training.hyperparameters.depth"]
+
+
+def test_unknown_hyperparameters_that_get_past_the_loader_still_fail_the_run_with_a_reason(state: Path) -> None:
+    result = run(state, spec=with_hyperparameters(local_spec(), depth=4))
     assert (result.status, result.outcome) == ("failed", "error")
     assert "do not fit HistGradientBoostingClassifier" in result.reason
 

@@ -16,15 +16,15 @@ import pulumi_aws as aws
 from components.aws.context import Account
 from components.aws.feature_store import FeatureStore, FeatureStoreArgs
 from components.aws.monitoring import Monitoring, MonitoringArgs
-from components.aws.names import Names
 from components.aws.registry import ModelRegistry, ModelRegistryArgs
 from components.aws.retraining import RetrainingTrigger, RetrainingTriggerArgs
 from components.aws.serving import ModelServing, ModelServingArgs
 from components.aws.storage import Storage, StorageArgs
 from components.aws.training import TrainingPipeline, TrainingPipelineArgs
 from mlops_dsl.contracts.aws import DeploySettings
+from mlops_dsl.contracts.names import AwsNames
 from mlops_dsl.loading.loader import ResolvedSpec
-from mlops_dsl.loading.stack import secret_names
+from mlops_dsl.loading.stack import config_secret_names
 from mlops_dsl.spec.environment import AwsTarget
 
 # Every key action, named (a key policy needs them for its own account; no wildcard).
@@ -115,7 +115,7 @@ def _key_policy(account_id: pulumi.Output[str], region: str) -> pulumi.Output[st
 
 def secret_config_names(spec: ResolvedSpec) -> list[str]:
     """The Pulumi config secrets the platform reads: the channels' (EventBridge drives the trigger, so no webhook token)."""
-    return sorted(secret_names(spec) - {spec.platform.retraining_webhook.secret})
+    return sorted(config_secret_names(spec))
 
 
 class AwsPlatform(pulumi.ComponentResource):
@@ -133,7 +133,7 @@ class AwsPlatform(pulumi.ComponentResource):
     def __init__(self, name: str, args: AwsPlatformArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlops:aws:Platform", name, {}, opts)
         spec = args.spec
-        names = Names(spec.platform.name, spec.environment)
+        names = AwsNames(spec.platform.name, spec.environment)
         tags = {"mlops:platform": spec.platform.name, "mlops:environment": spec.environment, "mlops:stage": spec.stage}
         # An explicit provider, so the spec's region (not ambient AWS config) says where.
         provider = aws.Provider(
@@ -155,7 +155,7 @@ class AwsPlatform(pulumi.ComponentResource):
         )
         aws.kms.Alias(
             f"{name}-data-key-alias",
-            name=f"alias/{names.prefix}-data",
+            name=names.kms_alias("data"),
             target_key_id=key.key_id,
             opts=pulumi.ResourceOptions(parent=key, provider=provider),
         )

@@ -12,12 +12,12 @@ from components.kubernetes.context import TRIGGER_PORT, Cluster
 from components.kubernetes.feature_store import FeatureStore, FeatureStoreArgs
 from components.kubernetes.foundation import Foundation, FoundationArgs
 from components.kubernetes.monitoring import Monitoring, MonitoringArgs
-from components.kubernetes.registry import DATABASE_PASSWORD, ModelRegistry, ModelRegistryArgs
+from components.kubernetes.registry import ModelRegistry, ModelRegistryArgs
 from components.kubernetes.retraining import RetrainingWebhook, RetrainingWebhookArgs
 from components.kubernetes.serving import ModelServing, ModelServingArgs
 from components.kubernetes.training import Training, TrainingArgs
 from mlops_dsl.loading.loader import ResolvedSpec
-from mlops_dsl.loading.stack import secret_names
+from mlops_dsl.loading.stack import config_secret_names
 from mlops_dsl.spec.environment import KubernetesTarget
 
 
@@ -45,7 +45,7 @@ class KubernetesPlatformArgs:
 
 def secret_config_names(spec: ResolvedSpec) -> list[str]:
     """The Pulumi config secrets the platform reads: the spec's, and the registry database's password."""
-    return sorted(secret_names(spec) | {DATABASE_PASSWORD})
+    return sorted(config_secret_names(spec))
 
 
 def config_secrets(spec: ResolvedSpec) -> Mapping[str, pulumi.Input[str]]:
@@ -81,14 +81,14 @@ class KubernetesPlatform(pulumi.ComponentResource):
         FeatureStore(f"{name}-features", FeatureStoreArgs(cluster), after)
         registry = ModelRegistry(f"{name}-registry", ModelRegistryArgs(cluster), after)
         Training(f"{name}-training", TrainingArgs(cluster, token_key), after)
-        webhook = RetrainingWebhook(f"{name}-retraining", RetrainingWebhookArgs(cluster, token_key, cluster.name("jobs")), after)
-        webhook_url = f"http://{cluster.name('retraining')}.{cluster.namespace}.svc:{TRIGGER_PORT}/alerts"
+        webhook = RetrainingWebhook(f"{name}-retraining", RetrainingWebhookArgs(cluster, token_key, cluster.names.jobs()), after)
+        webhook_url = f"http://{cluster.names.retraining()}.{cluster.namespace}.svc:{TRIGGER_PORT}/alerts"
         Monitoring(f"{name}-monitoring", MonitoringArgs(cluster, webhook_url, token_key), after)
         endpoints: dict[str, pulumi.Output[str]] = {}
         for model in spec.platform.models:
             ModelServing(f"{name}-{model.name}", ModelServingArgs(cluster, model), after)
             if model.serving.online:
-                service = cluster.name(model.name, "server")
+                service = cluster.names.server(model.name)
                 endpoints[model.name] = pulumi.Output.from_input(
                     f"http://{service}.{cluster.namespace}.svc:8080/v2/models/{model.name}/infer"
                 )

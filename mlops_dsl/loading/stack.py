@@ -16,15 +16,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, assert_never
 
 import yaml
 
-from mlops_dsl.loading.loader import ResolvedSpec, StackOverrides, display_path, load_platform
+from mlops_dsl.loading.loader import ResolvedSpec, StackOverrides, display_path, load_platform, unreadable_file
+from mlops_dsl.loading.nesting import MAX_DEPTH
+from mlops_dsl.spec.environment import AwsTarget, KubernetesTarget, LocalTarget, Target
 from mlops_dsl.spec.monitoring import channel_secrets
+from mlops_dsl.spec.platform import Platform
 from mlops_dsl.spec.problems import Problem, SpecError, got_allowed, one_of
 
 PROJECT_FILE = "Pulumi.yaml"
+REGISTRY_DATABASE_PASSWORD = "registryDatabasePassword"
+"""The config secret of the Kubernetes target's registry database (PostgreSQL) password, which no spec field names."""
 
 
 @dataclass(frozen=True)
@@ -62,7 +67,7 @@ def find_project(start: Path | None = None) -> Project:
     here = (start or Path.cwd()).resolve()
     for directory in (here, *here.parents):
         candidate = directory / PROJECT_FILE
-        if candidate.is_file():
+        if candidate.is_file() or candidate.is_symlink():  # a broken link is reported, not skipped
             document = _read_yaml(candidate)
             name = document.get("name") if isinstance(document, dict) else None
             if not isinstance(name, str) or not name:
@@ -72,24 +77,71 @@ def find_project(start: Path | None = None) -> Project:
     raise SpecError([Problem("", f"no {PROJECT_FILE} in {here} or any parent; run mlops from the project directory", source="mlops")])
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing a key written twice in one mapping.
+
+    YAML requires unique keys, but PyYAML keeps the second silently: a stack
+    file with ``mlops:environment`` twice would deploy whichever came last.
+    """
+
+
+def _mapping_with_unique_keys(loader: _UniqueKeyLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+    first_line: dict[Any, int] = {}
+    for key_node, _ in node.value:
+        if key_node.tag == "tag:yaml.org,2002:merge":
+            continue  # `<<: *defaults` may be overridden by the mapping's own keys, as YAML intends
+        key = loader.construct_object(key_node, deep=True)
+        try:
+            written = key in first_line
+        except TypeError:
+            continue  # an unhashable key: construct_mapping reports it
+        if written:
+            raise yaml.constructor.ConstructorError(
+                "while reading a mapping",
+                node.start_mark,
+                f"the key {key!r} is written twice (first on line {first_line[key] + 1}); allowed: each key once",
+                key_node.start_mark,
+            )
+        first_line[key] = key_node.start_mark.line
+    return loader.construct_mapping(node)
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_with_unique_keys)
+
+
 def _read_yaml(path: Path) -> Any:
+    shown = display_path(path)
     try:
-        return yaml.safe_load(path.read_text())
+        raw = path.read_bytes()
+    except OSError as error:
+        raise SpecError([Problem("", f"cannot be read: {error.strerror}", source=shown)]) from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = raw[: error.start].count(b"\n") + 1
+        message = f"is not UTF-8 text: byte 0x{raw[error.start]:02x} cannot be decoded; allowed: a YAML file in UTF-8"
+        raise SpecError([Problem("", message, source=f"{shown}:{line}")]) from None
+    try:
+        return yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader subclass: no arbitrary objects
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
-        where = f"{display_path(path)}:{mark.line + 1}" if mark is not None else display_path(path)
+        where = f"{shown}:{mark.line + 1}" if mark is not None else shown
         reason = getattr(error, "problem", None) or str(error).splitlines()[0]
         raise SpecError([Problem("", f"is not valid YAML: {reason}", source=where)]) from None
-    except OSError as error:
-        raise SpecError([Problem("", f"cannot be read: {error.strerror}", source=display_path(path))]) from None
+    except RecursionError:
+        message = f"is not usable YAML: it nests too deeply to read; allowed: at most {MAX_DEPTH} levels of lists and mappings"
+        raise SpecError([Problem("", message, source=shown)]) from None
 
 
 def stack_config(project: Project, stack: str) -> dict[str, Any]:
     """The ``config`` mapping of a stack file, as written (secure values stay encrypted)."""
     path = project.stack_file(stack)
-    if not path.is_file():
+    if not path.exists() and not path.is_symlink():
         allowed = f"a stack with a file in {display_path(project.stack_dir)}: {one_of(project.stack_names())}"
         raise SpecError([Problem("", got_allowed(stack, allowed, "no such stack"), source="--stack")])
+    unreadable = unreadable_file(path, "stack file", "a readable stack file (a symlink loop or a dangling link is not)")
+    if unreadable is not None:
+        raise SpecError([unreadable])
     document = _read_yaml(path) or {}
     config = document.get("config") if isinstance(document, dict) else None
     if not isinstance(config, dict):
@@ -127,13 +179,40 @@ def read_stack(project: Project, stack: str) -> StackConfig:
     return StackConfig(stack, path, project.root / str(spec), str(environment), overrides, secrets, plain)
 
 
-def secret_names(resolved: ResolvedSpec) -> set[str]:
-    """Every secret the resolved platform reads from config."""
-    platform = resolved.platform
+def spec_secret_names(platform: Platform) -> set[str]:
+    """Every secret the spec names: the retraining webhook's and the notification channels'."""
     names = {platform.retraining_webhook.secret}
     for channel in platform.notifications:
         names.update(channel_secrets(channel))
     return names
+
+
+def target_secret_names(platform: Platform, target: Target) -> set[str]:
+    """Every Pulumi config secret the components of ``target`` read for ``platform``.
+
+    The one list the components' ``secret_config_names``, the stack check for plain
+    text and the plan policy's leak check all read.
+    """
+    named = spec_secret_names(platform)
+    match target:
+        case KubernetesTarget():
+            return named | {REGISTRY_DATABASE_PASSWORD}
+        case AwsTarget():  # EventBridge drives the retraining trigger, so no webhook token
+            return named - {platform.retraining_webhook.secret}
+        case LocalTarget():  # `mlops up` reads environment variables and its state directory, not Pulumi config
+            return set()
+        case _:
+            assert_never(target)
+
+
+def secret_names(resolved: ResolvedSpec) -> set[str]:
+    """Every secret the resolved platform names (see :func:`spec_secret_names`)."""
+    return spec_secret_names(resolved.platform)
+
+
+def config_secret_names(resolved: ResolvedSpec) -> set[str]:
+    """Every Pulumi config secret the resolved platform's target reads (see :func:`target_secret_names`)."""
+    return target_secret_names(resolved.platform, resolved.target)
 
 
 def load_stack(project: Project, stack: str, spec: Path | None = None) -> ResolvedSpec:
@@ -163,7 +242,8 @@ def load_stack(project: Project, stack: str, spec: Path | None = None) -> Resolv
                 environment=config.environment,
             )
         )
-    for name in sorted(secret_names(resolved) & config.plain):
+    # What the spec names as secrets stays secret on every target, even one that does not read it.
+    for name in sorted((secret_names(resolved) | config_secret_names(resolved)) & config.plain):
         problems.append(
             Problem(
                 f"config.{project.name}:{name}",

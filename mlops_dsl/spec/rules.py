@@ -2,21 +2,36 @@
 
 Field types catch a bad value; these rules catch a value that is fine alone but
 wrong in context: a trigger naming an alert that does not exist, drift on a
-feature no view defines, automatic approval in prod without a gate. They run on
-the validated platform of one environment, and each problem names the exact
-field path to fix.
+feature no view defines, automatic approval in prod without a gate, a roc_auc
+gate of 75, a feature named like the entity's join key. They run on the
+validated platform of one environment, and each problem names the exact field
+path to fix.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Iterator
 
 from mlops_dsl.spec.environment import STAGES
-from mlops_dsl.spec.monitoring import SERVICE_MONITOR_KINDS, DataDrift, ModelQuality
+from mlops_dsl.spec.monitoring import SERVICE_MONITOR_KINDS, DataDrift, ModelQuality, PredictionDrift
 from mlops_dsl.spec.platform import Model, Platform
 from mlops_dsl.spec.problems import Problem, got_allowed, join_path, one_of
 from mlops_dsl.spec.retraining import OnAlert, OnNewData
 from mlops_dsl.spec.training import CLASSIFICATION_METRICS, REGRESSION_METRICS
+
+METRIC_RANGES: dict[str, tuple[float | None, float | None]] = {
+    "accuracy": (0.0, 1.0),
+    "roc_auc": (0.0, 1.0),
+    "f1": (0.0, 1.0),
+    "precision": (0.0, 1.0),
+    "recall": (0.0, 1.0),
+    "log_loss": (0.0, None),
+    "rmse": (0.0, None),
+    "mae": (0.0, None),
+    "r2": (None, 1.0),
+}
+"""The values each metric can take (lowest, highest; None where it has no bound): a threshold outside never passes or always does."""
 
 
 def check_platform(platform: Platform, environment: str) -> list[Problem]:
@@ -25,6 +40,7 @@ def check_platform(platform: Platform, environment: str) -> list[Problem]:
     for rule in (
         _unique_names,
         _feature_views_refer_to_declared_names,
+        _features_are_not_keys_or_timestamps,
         _environments_have_stages,
     ):
         problems.extend(rule(platform))
@@ -35,6 +51,7 @@ def check_platform(platform: Platform, environment: str) -> list[Problem]:
             _label_is_declared,
             _data_validation_names_features,
             _metrics_fit_task,
+            _thresholds_fit_metric,
             _monitors_refer_to_declared_names,
             _triggers_refer_to_declared_names,
             _serving_is_consistent,
@@ -113,6 +130,32 @@ def _feature_views_refer_to_declared_names(platform: Platform) -> Iterator[Probl
                 join_path(path, "source"),
                 got_allowed(view.source, f"a declared source: {one_of(sources)}", "no source with this name"),
             )
+
+
+def _features_are_not_keys_or_timestamps(platform: Platform) -> Iterator[Problem]:
+    # Feast and SageMaker Feature Store define the entity's join key and the source's timestamps
+    # themselves; a feature of the same name is a second definition of the column, which both refuse.
+    store = platform.feature_store
+    join_keys = {e.name: e.join_key for e in store.entities}
+    sources = {s.name: s for s in store.sources}
+    for view in store.feature_views:
+        reserved = {join_keys[name]: f"the join key of entity {name!r}" for name in view.entities if name in join_keys}
+        source = sources.get(view.source)
+        if source is not None:
+            reserved[source.timestamp_field] = f"the event timestamp of source {source.name!r}"
+            if source.created_timestamp_field:
+                reserved[source.created_timestamp_field] = f"the created timestamp of source {source.name!r}"
+        for index, feature in enumerate(view.features):
+            column = reserved.get(feature.name)
+            if column is not None:
+                yield Problem(
+                    join_path("feature_store.feature_views", view.name, "features", index, "name"),
+                    got_allowed(
+                        feature.name,
+                        f"a name other than {', '.join(map(repr, sorted(reserved)))} (the feature view defines those columns itself)",
+                        f"{feature.name!r} is {column}",
+                    ),
+                )
 
 
 def _environments_have_stages(platform: Platform) -> Iterator[Problem]:
@@ -209,6 +252,51 @@ def _metrics_fit_task(platform: Platform, model: Model, base: str) -> Iterator[P
             yield Problem(join_path(base, "monitors", monitor.name, "metric"), got_allowed(monitor.metric, what))
 
 
+def metric_range(metric: str) -> str:
+    """The values ``metric`` can take, in words ("from 0 to 1", "at least 0", "at most 1")."""
+    low, high = METRIC_RANGES[metric]
+    if low is not None and high is not None:
+        return f"from {low:g} to {high:g}"
+    return f"at least {low:g}" if low is not None else f"at most {high:g}"
+
+
+def _threshold_problem(metric: str, threshold: float, path: str) -> Problem | None:
+    low, high = METRIC_RANGES.get(metric, (None, None))
+    if math.isfinite(threshold) and (low is None or threshold >= low) and (high is None or threshold <= high):
+        return None
+    percent = low == 0.0 and high == 1.0 and 1.0 < threshold <= 100.0
+    reason = f"{metric} is a fraction of 1, not a percent" if percent else ""
+    return Problem(path, got_allowed(threshold, f"{metric} {metric_range(metric)}", reason))
+
+
+def _thresholds_fit_metric(platform: Platform, model: Model, base: str) -> Iterator[Problem]:
+    # A metric of the other task is reported by _metrics_fit_task; its threshold is then no second mistake.
+    fits = CLASSIFICATION_METRICS if model.task == "classification" else REGRESSION_METRICS
+    gate = model.training.gate
+    if gate is not None and gate.metric in fits:
+        problem = _threshold_problem(gate.metric, gate.threshold, join_path(base, "training.gate.threshold"))
+        if problem:
+            yield problem
+        low, high = METRIC_RANGES.get(gate.metric, (None, None))
+        if gate.must_beat_production and low is not None and high is not None and gate.min_improvement >= high - low:
+            yield Problem(
+                join_path(base, "training.gate.min_improvement"),
+                got_allowed(
+                    gate.min_improvement,
+                    f"less than {high - low:g} ({gate.metric} runs {metric_range(gate.metric)})",
+                    "no candidate could beat production by this much",
+                ),
+            )
+    for monitor in model.monitors:
+        path = join_path(base, "monitors", monitor.name, "threshold")
+        if isinstance(monitor, ModelQuality) and monitor.metric in fits:
+            problem = _threshold_problem(monitor.metric, monitor.threshold, path)
+            if problem:
+                yield problem
+        elif isinstance(monitor, (DataDrift, PredictionDrift)) and monitor.method == "ks" and not 0 < monitor.threshold <= 1:
+            yield Problem(path, got_allowed(monitor.threshold, "a KS statistic between 0 and 1"))
+
+
 def _monitors_refer_to_declared_names(platform: Platform, model: Model, base: str) -> Iterator[Problem]:
     views = _view_features(platform)
     inputs = _input_names(model)
@@ -223,8 +311,6 @@ def _monitors_refer_to_declared_names(platform: Platform, model: Model, base: st
                 )
         if not isinstance(monitor, DataDrift):
             continue
-        if monitor.method == "ks" and monitor.threshold > 1:
-            yield Problem(join_path(path, "threshold"), got_allowed(monitor.threshold, "a KS statistic between 0 and 1"))
         for index, feature in enumerate(monitor.features):
             feature_path = join_path(path, "features", index)
             if feature in inputs:
@@ -269,8 +355,12 @@ def _serving_is_consistent(platform: Platform, model: Model, base: str) -> Itera
                 join_path(path, "replicas"),
                 got_allowed(serving.replicas, f"{scaling.min_replicas} to {scaling.max_replicas} (the autoscaling bounds)"),
             )
-        if scaling.metric == "cpu" and scaling.target > 100:
-            yield Problem(join_path(path, "autoscaling.target"), got_allowed(scaling.target, "a CPU utilization percent up to 100"))
+        if scaling.metric == "cpu" and (scaling.target > 100 or not float(scaling.target).is_integer()):
+            # A Kubernetes HPA holds the utilization as a whole percent (averageUtilization is an integer).
+            yield Problem(
+                join_path(path, "autoscaling.target"),
+                got_allowed(scaling.target, "a CPU utilization percent: a whole number from 1 to 100"),
+            )
     canary = serving.canary
     if canary is not None:
         if not serving.online:

@@ -1,5 +1,10 @@
 """Policy rules for security at every stage: storage encrypted at rest, no wildcard actions, no secret in plain text.
 
+"No secret in plain text" looks for the stand-in value of every config secret the
+target reads (the one list in :func:`mlops_dsl.loading.stack.target_secret_names`);
+a stack file that holds one of them as plain text is refused before a plan is made
+(:func:`mlops_dsl.loading.stack.load_stack`).
+
 What "storage encrypted at rest" checks: S3 buckets (a server-side
 encryption configuration), DynamoDB tables, SNS topics, log groups, Lambda
 environments, feature groups (offline and online stores), Model Monitor job
@@ -16,8 +21,13 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from pydantic import ValidationError
+
+from mlops_dsl.loading.stack import target_secret_names
 from mlops_dsl.review.markers import SECRET, stand_in_forms
 from mlops_dsl.review.policy.view import Finding, PlanView, address_of, declared_in, json_document, pipeline_steps, value_at, walk
+from mlops_dsl.spec.base import validating
+from mlops_dsl.spec.platform import Platform
 
 # Inputs that must be set for a resource of each type to be encrypted at rest.
 _ENCRYPTION: dict[str, list[tuple[str, ...]]] = {
@@ -144,10 +154,29 @@ def _env_literals(value: Any) -> Iterator[tuple[str, str]]:
             yield path, item["name"]
 
 
+def config_secrets(view: PlanView) -> set[str]:
+    """The config secrets to look for: those the plan stood in for, and every one its target reads for its spec.
+
+    The second comes from the same list the components and the stack check read
+    (:func:`mlops_dsl.loading.stack.target_secret_names`), so the rule does not rest on the plan's own list alone.
+    """
+    names = set(view.plan.get("secrets", []))
+    spec = view.artifacts.get("platform_spec")
+    environment = view.plan.get("environment")
+    if isinstance(spec, dict) and isinstance(environment, str) and environment in (spec.get("environments") or {}):
+        try:
+            with validating():
+                platform = Platform.model_validate(spec)
+        except ValidationError:
+            return names  # a plan edited by hand; its own list is all there is
+        names |= target_secret_names(platform, platform.environments[environment].target)
+    return names
+
+
 def plain_text_secrets(view: PlanView) -> Iterator[Finding]:
     """No config secret in plain text, no Secret data or secret-named variable written in the program."""
     fix = "set it with `pulumi config set --secret` and reference it as a secret (Output.secret, or a secretKeyRef)"
-    leaks = {form: name for name in view.plan.get("secrets", []) for form in stand_in_forms(name)}
+    leaks = {form: name for name in sorted(config_secrets(view)) for form in stand_in_forms(name)}
     for resource in view.resources:
         for path, text in _strings(resource["inputs"]):
             for form, name in leaks.items():
