@@ -25,7 +25,8 @@ from components.aws import (
 )
 from components.aws.context import UNSCOPED_ACTIONS
 from components.aws.functions import archive, archive_files
-from components.aws.names import LIMITS
+from mlops_dsl.contracts.names import AWS_LIMITS as LIMITS
+from mlops_dsl.contracts.names import PIPELINE_NAME_LIMIT
 from mlops_dsl.loading.loader import StackOverrides, load_platform
 from mlops_dsl.loading.stack import find_project, load_stack
 from mlops_dsl.review.mocks import MockRun, RecordedResource, Secret, reveal
@@ -220,7 +221,7 @@ def test_the_least_privilege_check_itself_refuses_wildcards(mock_program: Callab
     import pulumi
 
     from components.aws.context import Account, statement
-    from components.aws.names import Names
+    from mlops_dsl.contracts.names import AwsNames
 
     spec = load_platform(ROOT / "examples/churn/platform.py", environment="prod")["prod"]
 
@@ -229,7 +230,7 @@ def test_the_least_privilege_check_itself_refuses_wildcards(mock_program: Callab
             super().__init__("test:Holder", name, {}, None)
             account = Account(
                 spec,
-                Names("churn", "prod"),
+                AwsNames("churn", "prod"),
                 pulumi.Output.from_input("123456789012"),
                 pulumi.Output.from_input("arn:aws:kms:eu-west-1:123456789012:key/k"),
             )
@@ -356,12 +357,12 @@ def test_names_fit_aws_limits_for_long_model_and_platform_names(mock_program: Ca
     checks = {
         "aws:lambda/function:Function": ("name", LIMITS["function"]),
         "aws:cloudwatch/eventRule:EventRule": ("name", LIMITS["rule"]),
-        "aws:sagemaker/pipeline:Pipeline": ("pipelineName", LIMITS["pipeline"] - 20),
+        "aws:sagemaker/pipeline:Pipeline": ("pipelineName", PIPELINE_NAME_LIMIT),
         "aws:sagemaker/modelPackageGroup:ModelPackageGroup": ("modelPackageGroupName", LIMITS["model_package_group"]),
         "aws:sagemaker/featureGroup:FeatureGroup": ("featureGroupName", LIMITS["feature_group"]),
         "aws:sagemaker/dataQualityJobDefinition:DataQualityJobDefinition": ("name", LIMITS["job_definition"]),
         "aws:cloudwatch/metricAlarm:MetricAlarm": ("name", LIMITS["alarm"]),
-        "aws:s3/bucket:Bucket": ("bucketPrefix", LIMITS["bucket_prefix"] + 1),
+        "aws:s3/bucket:Bucket": ("bucketPrefix", LIMITS["bucket_prefix"]),
         "aws:dynamodb/table:Table": ("name", LIMITS["table"]),
     }
     for kind, (field, limit) in checks.items():
@@ -406,6 +407,7 @@ def test_the_function_archive_is_the_aws_runtime_folder_and_the_contracts() -> N
         "contracts/__init__.py",
         "contracts/aws.py",
         "contracts/environment.py",
+        "contracts/names.py",
         "contracts/retraining.py",
         "spec/__init__.py",
         "spec/durations.py",

@@ -15,7 +15,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.aws.names import Names
+from mlops_dsl.contracts.names import AwsNames, autonamed
 from mlops_dsl.loading.loader import ResolvedSpec
 from mlops_dsl.spec.environment import AwsTarget
 
@@ -44,7 +44,7 @@ class Account:
     """The AWS account and region a platform environment deploys to."""
 
     spec: ResolvedSpec
-    names: Names
+    names: AwsNames
     account_id: pulumi.Output[str]
     kms_key_arn: pulumi.Output[str]
 
@@ -95,6 +95,7 @@ class Account:
         }
         role = aws.iam.Role(
             name,
+            name=autonamed(name, "role"),  # Pulumi's autoname, unless the logical name is too long for it
             assume_role_policy=pulumi.Output.json_dumps(trust),
             managed_policy_arns=managed or [],
             tags=self.tags,
@@ -102,6 +103,7 @@ class Account:
         )
         aws.iam.RolePolicy(
             f"{name}-policy",
+            name=autonamed(f"{name}-policy", "role_policy"),
             role=role.id,
             policy=pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": statements}),
             opts=pulumi.ResourceOptions(parent=role),

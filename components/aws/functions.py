@@ -16,6 +16,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.aws.context import Account, statement
+from mlops_dsl.contracts.names import autonamed
 
 PACKAGE = Path(__file__).resolve().parents[2] / "mlops_dsl"
 FOLDERS = ("aws", "contracts")
@@ -102,6 +103,7 @@ def invoke_on(name: str, rule: aws.cloudwatch.EventRule, target: aws.lambda_.Fun
     """Make an EventBridge rule invoke a function (with a fixed payload, if given)."""
     aws.cloudwatch.EventTarget(
         f"{name}-target",
+        target_id=autonamed(f"{name}-target", "event_target"),
         rule=rule.name,
         arn=target.arn,
         input=None if payload is None else pulumi.Output.json_dumps(payload),
@@ -114,6 +116,7 @@ def allow_invoke(name: str, target: aws.lambda_.Function, principal: str, source
     """Let one source (a rule, a topic) of an AWS service invoke a function, and nothing else."""
     aws.lambda_.Permission(
         name,
+        statement_id=autonamed(name, "lambda_permission"),
         action="lambda:InvokeFunction",
         function=target.name,
         principal=principal,

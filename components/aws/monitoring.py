@@ -165,7 +165,7 @@ class Monitoring(pulumi.ComponentResource):
         for channel in platform.notifications:
             topic = aws.sns.Topic(
                 f"{name}-{channel.name}",
-                name=f"{account.names.topic()}-{channel.name}"[:256],
+                name=account.names.topic(channel.name),
                 kms_master_key_id=account.kms_key_arn,
                 tags=account.tags,
                 opts=pulumi.ResourceOptions(parent=self),

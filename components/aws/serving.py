@@ -28,6 +28,7 @@ from mlops_dsl.contracts.aws import (
     QualitySettings,
     VpcSettings,
 )
+from mlops_dsl.contracts.names import autonamed
 from mlops_dsl.loading.aws_images import model_monitor_image
 from mlops_dsl.spec.feature_store import column_of
 from mlops_dsl.spec.monitoring import ModelQuality
@@ -120,6 +121,7 @@ class ModelServing(pulumi.ComponentResource):
         # The monitor role passes itself to its jobs (the deploy function creates the schedules).
         aws.iam.RolePolicy(
             f"{name}-monitor-pass-role",
+            name=autonamed(f"{name}-monitor-pass-role", "role_policy"),
             role=monitor_role.id,
             policy=pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": [statement(["iam:PassRole"], [monitor_role.arn])]}),
             opts=pulumi.ResourceOptions(parent=monitor_role),

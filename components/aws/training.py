@@ -11,6 +11,7 @@ import pulumi_aws as aws
 from components.aws.context import Account, statement
 from components.aws.pipeline_definition import PipelineInputs, build
 from mlops_dsl.contracts.aws import RUN_ID_PARAMETER, TRIGGER_REASON_PARAMETER
+from mlops_dsl.contracts.names import autonamed
 from mlops_dsl.spec.platform import Model
 from mlops_dsl.spec.schedules import eventbridge_cron
 
@@ -122,6 +123,7 @@ class TrainingPipeline(pulumi.ComponentResource):
         # The role passes itself to the jobs it starts, and only itself.
         aws.iam.RolePolicy(
             f"{name}-pass-role",
+            name=autonamed(f"{name}-pass-role", "role_policy"),
             role=role.id,
             policy=pulumi.Output.json_dumps(
                 {
@@ -193,6 +195,7 @@ class TrainingPipeline(pulumi.ComponentResource):
             )
             aws.cloudwatch.EventTarget(
                 f"{name}-schedule-target",
+                target_id=autonamed(f"{name}-schedule-target", "event_target"),
                 rule=rule.name,
                 arn=pipeline.arn,
                 role_arn=events.arn,

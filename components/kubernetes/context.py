@@ -12,8 +12,8 @@ from typing import Any
 
 import pulumi
 
-from components.names import kubernetes_name
 from mlops_dsl.contracts.environment import ENVIRONMENT_ENV, REGISTRY_URI_ENV, SPEC_ENV, STATE_DIR_ENV
+from mlops_dsl.contracts.names import KubernetesNames
 from mlops_dsl.loading.loader import ResolvedSpec
 from mlops_dsl.spec.environment import KubernetesTarget
 from mlops_dsl.spec.training import Resources
@@ -54,30 +54,31 @@ class Cluster:
         """The runtime image that runs every service of the platform."""
         return self.spec.platform.image
 
-    def name(self, *parts: str) -> str:
-        """An object name: the platform's name and the parts, cut to Kubernetes' 63 characters."""
-        return kubernetes_name(self.platform_name, *parts)
+    @property
+    def names(self) -> KubernetesNames:
+        """Every object name of the platform, each fitted to its kind's limit (:mod:`mlops_dsl.contracts.names`)."""
+        return KubernetesNames(self.platform_name)
 
     @property
     def spec_config_map(self) -> str:
-        return self.name("spec")
+        return self.names.spec()
 
     @property
     def secret(self) -> str:
         """The Secret holding every secret of the platform, keyed by the spec's secret names."""
-        return self.name("secrets")
+        return self.names.secrets()
 
     @property
     def data_claim(self) -> str:
-        return self.name("data")
+        return self.names.data()
 
     @property
     def runtime_account(self) -> str:
-        return self.name("runtime")
+        return self.names.runtime_account()
 
     @property
     def registry_url(self) -> str:
-        return f"http://{self.name('registry')}:{REGISTRY_PORT}"
+        return f"http://{self.names.registry()}:{REGISTRY_PORT}"
 
     def labels(self, component: str, **extra: str) -> dict[str, str]:
         """Standard labels for an object of ``component``."""

@@ -29,7 +29,7 @@ class FeatureStore(pulumi.ComponentResource):
         super().__init__("mlops:kubernetes:FeatureStore", name, {}, opts)
         cluster = args.cluster
         store = cluster.spec.platform.feature_store
-        redis_name = cluster.name("redis")
+        redis_name = cluster.names.redis()
         redis_labels = cluster.selector("online-store")
         memory = store.online_store.kubernetes.memory
         persistence = store.online_store.kubernetes.persistence
@@ -97,7 +97,7 @@ class FeatureStore(pulumi.ComponentResource):
             self,
             cluster,
             resource_names=(f"{name}-feature-server", f"{name}-feature-service"),
-            name=cluster.name("features"),
+            name=cluster.names.features(),
             component="feature-server",
             containers=[server],
             volumes=[spec_volume, data_volume, TMP_VOLUME],
@@ -113,7 +113,7 @@ class FeatureStore(pulumi.ComponentResource):
         )
         k8s.batch.v1.CronJob(
             f"{name}-materialize",
-            metadata=cluster.metadata(cluster.name("materialize"), "materialization"),
+            metadata=cluster.metadata(cluster.names.materialize(), "materialization"),
             spec={
                 "schedule": store.materialization.schedule,
                 "concurrencyPolicy": "Forbid",

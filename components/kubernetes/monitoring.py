@@ -110,7 +110,7 @@ class Monitoring(pulumi.ComponentResource):
             api_version="monitoring.coreos.com/v1",
             kind="PrometheusRule",
             metadata={
-                **cluster.metadata(cluster.name("alerts"), "monitoring"),
+                **cluster.metadata(cluster.names.alerts(), "monitoring"),
                 "labels": {**cluster.labels("monitoring"), **prometheus_labels},
             },
             # The operator routes by namespace, so every expression keeps that label.
@@ -120,7 +120,7 @@ class Monitoring(pulumi.ComponentResource):
         spec_volume, spec_mount = cluster.spec_volume()
         # Quality monitoring reads what the model servers capture and the labels, both on the shared state volume.
         data_volume, data_mount = cluster.data_volume()
-        monitor_name = cluster.name("monitor")
+        monitor_name = cluster.names.monitor()
         monitor = container(
             "drift-monitor",
             cluster.image,
@@ -148,7 +148,7 @@ class Monitoring(pulumi.ComponentResource):
             api_version="monitoring.coreos.com/v1alpha1",
             kind="AlertmanagerConfig",
             metadata={
-                **cluster.metadata(cluster.name("routing"), "monitoring"),
+                **cluster.metadata(cluster.names.routing(), "monitoring"),
                 "labels": {**cluster.labels("monitoring"), **prometheus_labels},
             },
             spec=alertmanager_config_spec(cluster, args.webhook_url, args.token_key),

@@ -43,7 +43,7 @@ class ModelRegistry(pulumi.ComponentResource):
     def __init__(self, name: str, args: ModelRegistryArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlops:kubernetes:ModelRegistry", name, {}, opts)
         cluster = args.cluster
-        db_name = cluster.name("registry-db")
+        db_name = cluster.names.registry_database()
         db_labels = cluster.selector("registry-database")
         password = {"secretKeyRef": {"name": cluster.secret, "key": DATABASE_PASSWORD}}
         database = {
@@ -97,7 +97,7 @@ class ModelRegistry(pulumi.ComponentResource):
             opts=child(self),
         )
 
-        artifacts = cluster.name("registry-artifacts")
+        artifacts = cluster.names.registry_artifacts()
         k8s.core.v1.PersistentVolumeClaim(
             f"{name}-artifacts", metadata=cluster.metadata(artifacts, "registry"), spec=_claim(cluster, "20Gi"), opts=child(self)
         )
@@ -124,7 +124,7 @@ class ModelRegistry(pulumi.ComponentResource):
             self,
             cluster,
             resource_names=(f"{name}-server", f"{name}-service"),
-            name=cluster.name("registry"),
+            name=cluster.names.registry(),
             component="registry",
             containers=[mlflow],
             volumes=[{"name": "artifacts", "persistentVolumeClaim": {"claimName": artifacts}}, TMP_VOLUME],

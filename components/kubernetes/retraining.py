@@ -34,7 +34,7 @@ class RetrainingWebhook(pulumi.ComponentResource):
     def __init__(self, name: str, args: RetrainingWebhookArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlops:kubernetes:RetrainingWebhook", name, {}, opts)
         cluster = args.cluster
-        service_name = cluster.name("retraining")
+        service_name = cluster.names.retraining()
         account = k8s.core.v1.ServiceAccount(
             f"{name}-account",
             metadata=cluster.metadata(service_name, "retraining-webhook"),

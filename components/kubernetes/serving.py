@@ -52,7 +52,7 @@ class ModelServing(pulumi.ComponentResource):
             return {"metadata": {"labels": labels}, "spec": cluster.pod_spec([server], [spec_volume, data_volume, TMP_VOLUME])}
 
         if serving.online:
-            stable_name = cluster.name(model.name, "server")
+            stable_name = cluster.names.server(model.name)
             stable_selector = cluster.selector("model-server", **model_label, **{"mlops.dev/role": "stable"})
             deployment = k8s.apps.v1.Deployment(
                 f"{name}-deployment",
@@ -139,7 +139,7 @@ class ModelServing(pulumi.ComponentResource):
             )
             k8s.batch.v1.CronJob(
                 f"{name}-batch",
-                metadata=cluster.metadata(cluster.name(model.name, "batch"), "batch-inference", **model_label),
+                metadata=cluster.metadata(cluster.names.batch(model.name), "batch-inference", **model_label),
                 spec={
                     "schedule": batch.schedule,
                     "concurrencyPolicy": "Forbid",
@@ -163,7 +163,7 @@ class ModelServing(pulumi.ComponentResource):
         canary = model.serving.canary
         if canary is None:
             raise ValueError(f"model {model.name}: no serving.canary")
-        canary_name = cluster.name(model.name, "canary")
+        canary_name = cluster.names.canary(model.name)
         model_label = {"mlops.dev/model": model.name}
         selector = cluster.selector("model-server", **model_label, **{"mlops.dev/role": "canary"})
         replicas = canary_replicas(model.serving.replicas, canary.percent)
@@ -195,7 +195,7 @@ class ModelServing(pulumi.ComponentResource):
             f"{name}-route",
             api_version="gateway.networking.k8s.io/v1",
             kind="HTTPRoute",
-            metadata=cluster.metadata(cluster.name(model.name), "model-server", **model_label),
+            metadata=cluster.metadata(cluster.names.route(model.name), "model-server", **model_label),
             spec={
                 "parentRefs": [{"name": gateway_name, "namespace": gateway_namespace}],
                 "rules": [

@@ -12,6 +12,7 @@ import yaml
 
 from components.kubernetes.context import JOBS_MOUNT, SECRETS_MOUNT, TMP_VOLUME, Cluster, child, container
 from mlops_dsl.contracts.environment import TRIGGER_REASON_ENV, WEBHOOK_SECRET_FILE_ENV
+from mlops_dsl.contracts.names import job_template_name
 from mlops_dsl.spec.platform import Model
 from mlops_dsl.spec.training import BUILT_IN_TRAINER
 
@@ -61,7 +62,7 @@ def job_template(cluster: Cluster, model: Model, token_key: str) -> dict[str, An
     return {
         "apiVersion": "batch/v1",
         "kind": "Job",
-        "metadata": cluster.metadata(f"{model.name}-train", "training", **{"mlops.dev/model": model.name}),
+        "metadata": cluster.metadata(job_template_name(model.name), "training", **{"mlops.dev/model": model.name}),
         "spec": job_spec(cluster, model, token_key, reason="triggered"),
     }
 
@@ -80,14 +81,14 @@ class Training(pulumi.ComponentResource):
             for m in cluster.spec.platform.models
         }
         config_map = k8s.core.v1.ConfigMap(
-            f"{name}-job-templates", metadata=cluster.metadata(cluster.name("jobs"), "training"), data=templates, opts=child(self)
+            f"{name}-job-templates", metadata=cluster.metadata(cluster.names.jobs(), "training"), data=templates, opts=child(self)
         )
         for model in cluster.spec.platform.models:
             if model.training.schedule is None:
                 continue
             k8s.batch.v1.CronJob(
                 f"{name}-{model.name}-schedule",
-                metadata=cluster.metadata(cluster.name(model.name, "train"), "training", **{"mlops.dev/model": model.name}),
+                metadata=cluster.metadata(cluster.names.training_schedule(model.name), "training", **{"mlops.dev/model": model.name}),
                 spec={
                     "schedule": model.training.schedule,
                     "concurrencyPolicy": "Forbid",

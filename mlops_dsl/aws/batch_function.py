@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from mlops_dsl.contracts.aws import BATCH_CONFIG_ENV, BatchConfig, BatchSettings
+from mlops_dsl.contracts.names import sagemaker_model_name, transform_job_name
 
 log = logging.getLogger("mlops.batch")
 log.setLevel(logging.INFO)
@@ -60,11 +61,11 @@ def score(event: Any, config: BatchConfig, sagemaker: Any, now: datetime) -> dic
         raise NothingToScoreError(f"model package group {settings['group']} has no approved version yet")
     arn = packages[0]["ModelPackageArn"]
     version = arn.rsplit("/", 1)[-1]
-    model_name = f"{settings['endpoint']}-v{version}"[:63]
+    model_name = sagemaker_model_name(settings["endpoint"], version)
     existing = sagemaker.list_models(NameContains=model_name)["Models"]
     if not any(m["ModelName"] == model_name for m in existing):
         sagemaker.create_model(ModelName=model_name, ExecutionRoleArn=settings["role_arn"], Containers=[{"ModelPackageName": arn}])
-    job = f"{settings['endpoint']}-batch-{now:%Y%m%d%H%M%S}"[:63]
+    job = transform_job_name(settings["endpoint"], now)
     sagemaker.create_transform_job(**transform_request(settings, job, model_name))
     summary = {"status": "started", "model": model, "version": version, "transform_job": job}
     log.info(json.dumps(summary))

@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from mlops_dsl.contracts.aws import DEPLOY_CONFIG_ENV, DeployConfig, DeploySettings, MonitoringSettings, QualitySettings
+from mlops_dsl.contracts.names import TIMESTAMP, endpoint_config_name, sagemaker_model_name
 
 log = logging.getLogger("mlops.deploy")
 log.setLevel(logging.INFO)
@@ -211,25 +212,52 @@ class Deployer:
             raise IgnoredEventError(f"package {detail['ModelPackageArn']} is {detail.get('ModelApprovalStatus')}, not Approved")
         return settings, detail
 
-    def _exists(self, endpoint: str) -> bool:
+    def _endpoint_configs(self, endpoint: str) -> set[str] | None:
+        """The configuration the endpoint runs, and the one an update is rolling out; None if there is no endpoint yet."""
         from botocore.exceptions import ClientError
 
         try:
-            self.sagemaker.describe_endpoint(EndpointName=endpoint)
+            described = self.sagemaker.describe_endpoint(EndpointName=endpoint)
         except ClientError as error:
             if error.response["Error"]["Code"] in ("ValidationException", "ResourceNotFound"):
-                return False
+                return None
             raise
-        return True
+        pending = described.get("PendingDeploymentSummary") or {}
+        return {name for name in (described.get("EndpointConfigName"), pending.get("EndpointConfigName")) if name}
+
+    def _create_once(self, create: Any, **request: Any) -> None:
+        """Create a model or endpoint configuration, unless one of that name exists (a repeated delivery made it)."""
+        from botocore.exceptions import ClientError
+
+        try:
+            create(**request)
+        except ClientError as error:
+            message = str(error.response["Error"].get("Message", ""))
+            if not (error.response["Error"]["Code"] == "ValidationException" and "already exist" in message):
+                raise
+
+    def _when(self, event: dict[str, Any]) -> datetime:
+        """When the approval happened (the event's time: the same for a repeated delivery), else now."""
+        try:
+            return datetime.fromisoformat(str(event["time"]))
+        except (KeyError, ValueError):
+            return self.clock()
 
     def deploy(self, event: dict[str, Any]) -> dict[str, Any]:
-        """Roll an approved package out; returns what was done."""
+        """Roll an approved package out; returns what was done.
+
+        EventBridge delivers an event at least once: a repeated delivery names the same model and
+        endpoint configuration (from the event's id and time), reuses them, and leaves an endpoint
+        that already runs the configuration as it is. A re-approved older version is a new event,
+        so it gets a model and configuration of its own.
+        """
         settings, detail = self.settings_for(event)
         arn = detail["ModelPackageArn"]
         package = self.sagemaker.describe_model_package(ModelPackageName=arn)
         version = str(package.get("ModelPackageVersion") or arn.rsplit("/", 1)[-1])
-        stamp = self.clock().strftime("%Y%m%d%H%M%S")
-        model_name = f"{settings['endpoint']}-v{version}"[:63]
+        when = self._when(event)
+        deployment = str(event.get("id") or f"{arn}@{when.strftime(TIMESTAMP)}")
+        model_name = sagemaker_model_name(settings["endpoint"], version, deployment)
         model_request: dict[str, Any] = {
             "ModelName": model_name,
             "ExecutionRoleArn": settings["role_arn"],
@@ -238,10 +266,13 @@ class Deployer:
         vpc = settings.get("vpc")
         if vpc:
             model_request["VpcConfig"] = vpc
-        self.sagemaker.create_model(**model_request)
-        config_name = f"{settings['endpoint']}-v{version}-{stamp}"[:63]
-        self.sagemaker.create_endpoint_config(**endpoint_config_request(settings, config_name, model_name))
-        if self._exists(settings["endpoint"]):
+        self._create_once(self.sagemaker.create_model, **model_request)
+        config_name = endpoint_config_name(settings["endpoint"], version, when)
+        self._create_once(self.sagemaker.create_endpoint_config, **endpoint_config_request(settings, config_name, model_name))
+        running = self._endpoint_configs(settings["endpoint"])
+        if running is not None and config_name in running:
+            action = "already running this version"
+        elif running is not None:
             self.sagemaker.update_endpoint(**update_endpoint_request(settings, config_name))
             action = "updated with a canary traffic shift" if settings.get("canary") else "updated"
         else:
@@ -259,6 +290,7 @@ class Deployer:
             "endpoint": settings["endpoint"],
             "version": version,
             "action": action,
+            "model": model_name,
             "endpoint_config": config_name,
             "published": published,
             "monitoring": monitoring,
