@@ -167,12 +167,12 @@ def test_up_refuses_a_corrupt_trigger_database(example: Path, tmp_path: Path) ->
 
 
 def test_up_accepts_a_healthy_trigger_database(example: Path, tmp_path: Path) -> None:
-    from mlops_dsl.local.up import _check_sqlite
+    from mlops_dsl.local.layout import check_database
 
     path = tmp_path / "trigger.db"
     with sqlite3.connect(path) as db:
         db.execute("CREATE TABLE t (x)")
-    _check_sqlite(path, "the trigger's state")  # no error
+    check_database(path, "the trigger's state")  # no error
 
 
 def test_status_and_down_before_any_up(example: Path, tmp_path: Path) -> None:

@@ -19,6 +19,7 @@ from mlops_dsl.runtime.retraining.alertmanager import Notification, signature
 from mlops_dsl.runtime.retraining.backends import KubernetesJobBackend, LocalProcessBackend
 from mlops_dsl.runtime.retraining.service import RetrainingTrigger, create_app
 from mlops_dsl.runtime.retraining.store import StoreError, TriggerStore
+from tests.helpers import asgi
 from tests.helpers.churn import SPEC
 from tests.helpers.processes import wait_until
 
@@ -324,3 +325,84 @@ def test_a_kubernetes_run_reports_its_result_to_the_trigger(setup: Setup) -> Non
         assert client.post(f"/runs/{run.id}/result", json=reported, headers=headers).json() == {"recorded": True}
     finished = setup.store.runs()[0]
     assert (finished.status, finished.outcome, finished.version) == ("succeeded", "promoted", "4")
+
+
+# --- what the endpoints refuse -------------------------------------------------------------------
+
+AUTH = {"Authorization": f"Bearer {SECRET}"}
+LIMIT = 4096
+POSTS = ["/alerts", "/runs", "/runs/r1/result"]
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"model": 3}, "model"),
+        ({"model": []}, "model"),
+        ({"reason": "no model"}, "model"),
+        ({"model": "churn", "reason": []}, "reason"),
+        ({"model": "churn", "reason": {"a": 1}}, "reason"),
+        ({"model": "churn", "priority": 1}, "priority"),
+        ([{"model": "churn"}], "the body"),
+        ("churn", "the body"),
+    ],
+)
+def test_a_manual_run_of_the_wrong_shape_is_400_naming_the_field(setup: Setup, body: Any, field: str) -> None:
+    with client_for(setup) as client:
+        response = client.post("/runs", content=orjson.dumps(body), headers=AUTH)
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert error.startswith(f"{field}: ") and "\n" not in error and '{"model": NAME' in error
+    assert setup.store.runs() == [] and setup.store.decisions() == []
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ([{"status": "succeeded"}], "the body"),
+        ({"status": "done"}, "status"),
+        ({"status": "succeeded", "outcome": 3}, "outcome"),
+        ({"status": "succeeded", "version": []}, "version"),
+        ({"status": "succeeded", "reason": {"a": 1}}, "reason"),
+    ],
+)
+def test_a_run_result_of_the_wrong_shape_is_400_and_the_run_is_unchanged(setup: Setup, body: Any, field: str) -> None:
+    setup.trigger.handle_notification(Notification.model_validate(notification()))
+    with client_for(setup) as client:
+        [before] = setup.store.runs()
+        response = client.post(f"/runs/{before.id}/result", content=orjson.dumps(body), headers=AUTH)
+        assert setup.store.runs() == [before]
+    assert response.status_code == 400 and response.json()["error"].startswith(f"{field}: ")
+
+
+def limited_app(setup: Setup, auth: str, seen: list[str]) -> Any:
+    """The trigger's app with a small body limit; ``seen`` records every call a handler makes past the body check."""
+    for method in ("handle", "handle_notification", "report"):
+        setattr(setup.trigger, method, lambda *args, _name=method: seen.append(_name))
+    return create_app(setup.trigger, auth=auth, secret=SECRET, interval=3600, max_body_bytes=LIMIT)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("auth", ["bearer", "hmac"])
+@pytest.mark.parametrize("path", POSTS)
+def test_a_body_over_the_limit_is_413_before_authentication_and_is_not_read_on(setup: Setup, path: str, auth: str) -> None:
+    seen: list[str] = []
+    app = limited_app(setup, auth, seen)
+    huge = 200 * 1024 * 1024
+    declared = asgi.post(app, path, asgi.chunks(huge), {"Content-Length": str(huge)})
+    assert (declared.status, declared.pulled) == (413, 0), "a declared length over the limit must be refused unread"
+    assert declared.json() == {"error": f"the body is {huge} bytes; at most {LIMIT} are allowed"}
+    chunked = asgi.post(app, path, asgi.chunks(huge, size=1024))  # no Content-Length: stop at the limit
+    assert chunked.status == 413 and LIMIT < chunked.pulled <= LIMIT + 1024
+    body = b" " * (LIMIT + 1)
+    credentials = AUTH if auth == "bearer" else {"X-Signature": signature(SECRET, body)}
+    assert asgi.post(app, path, [body], credentials).status == 413
+    assert seen == [] and setup.store.runs() == [] and setup.store.decisions() == []
+
+
+def test_a_body_within_the_limit_is_still_authenticated_and_handled(setup: Setup) -> None:
+    seen: list[str] = []
+    app = limited_app(setup, "bearer", seen)
+    body = orjson.dumps(notification())
+    assert asgi.post(app, "/alerts", [body[:100], body[100:]]).status == 401
+    answer = asgi.post(app, "/alerts", [body[:100], body[100:]], AUTH)
+    assert answer.status == 200 and seen == ["handle_notification"]

@@ -35,6 +35,35 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(USAGE_ERROR)
 
 
+def port_number(text: str) -> int:
+    """argparse type of a TCP port: 1 to 65535 (uvicorn would log that it serves on 99999, then hang)."""
+    allowed = "a port number from 1 to 65535"
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"got {text!r}; allowed: {allowed}") from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"got {port}; allowed: {allowed}")
+    return port
+
+
+def positive(kind: type[int] | type[float]) -> Callable[[str], float]:
+    """argparse type of a number above zero: a count, a size in bytes or seconds between rounds."""
+    noun = "a whole number" if kind is int else "a number"
+
+    def parse(text: str) -> float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"got {text!r}; allowed: {noun} above 0") from None
+        if not value > 0:  # also refuses nan
+            raise argparse.ArgumentTypeError(f"got {text}; allowed: {noun} above 0")
+        return value
+
+    parse.__name__ = kind.__name__  # argparse names the type in its own messages
+    return parse
+
+
 def _summary(resolved: ResolvedSpec) -> str:
     platform = resolved.platform
     monitors = sum(len(m.monitors) for m in platform.models)
@@ -194,7 +223,7 @@ def _add_services(commands: argparse._SubParsersAction) -> None:  # type: ignore
         parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
         if port is not None:
             parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
-            parser.add_argument("--port", type=int, default=port, help=f"port to listen on (default: {port})")
+            parser.add_argument("--port", type=port_number, default=port, help=f"port to listen on (default: {port})")
 
     serve = commands.add_parser("serve", help="run the model server (Open Inference Protocol v2, /metrics)")
     common(serve, 8080)
@@ -205,21 +234,21 @@ def _add_services(commands: argparse._SubParsersAction) -> None:  # type: ignore
         default="all",
         help="all: stable version plus the canary's share (default); stable or canary: one side of a router's split",
     )
-    serve.add_argument("--poll-interval", type=float, default=2.0, help="seconds between registry checks for new versions")
-    serve.add_argument("--max-body-bytes", type=int, default=8 * 1024 * 1024, help="largest request body accepted")
+    serve.add_argument("--poll-interval", type=positive(float), default=2.0, help="seconds between registry checks for new versions")
+    serve.add_argument("--max-body-bytes", type=positive(int), default=8 * 1024 * 1024, help="largest request body accepted")
     serve.set_defaults(handler=_service("serve"))
 
     monitor = commands.add_parser("monitor", help="run the drift and quality monitors and the canary controller")
     common(monitor, 8081)
     monitor.add_argument("--prometheus-url", default="http://127.0.0.1:9090", help="Prometheus to read live histograms from")
-    monitor.add_argument("--interval", type=float, default=15.0, help="seconds between evaluations")
-    monitor.add_argument("--min-samples", type=int, default=50, help="fewest live observations to score drift on")
+    monitor.add_argument("--interval", type=positive(float), default=15.0, help="seconds between evaluations")
+    monitor.add_argument("--min-samples", type=positive(int), default=50, help="fewest live observations to score drift on")
     monitor.set_defaults(handler=_service("monitor"))
 
     trigger = commands.add_parser("trigger", help="run the retraining trigger (Alertmanager webhook)")
     common(trigger, 8082)
     trigger.add_argument("--backend", choices=("local", "kubernetes", "sagemaker"), default="local", help="where runs execute")
-    trigger.add_argument("--interval", type=float, default=5.0, help="seconds between checks of runs, schedules and new data")
+    trigger.add_argument("--interval", type=positive(float), default=5.0, help="seconds between checks of runs, schedules and new data")
     trigger.add_argument(
         "--trainer-command", nargs="+", metavar="ARG", help="local backend: the command to run ({model} {reason} {run_id} {result})"
     )

@@ -18,6 +18,7 @@ import hashlib
 import importlib.util
 import json
 import os
+import stat
 import sys
 import traceback
 from dataclasses import dataclass
@@ -26,10 +27,11 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
+from mlops_dsl.loading.nesting import MAX_DEPTH, nesting_problem
 from mlops_dsl.loading.overlay import apply_overrides
 from mlops_dsl.loading.pydantic_errors import problems_from
 from mlops_dsl.loading.target_rules import check_target
-from mlops_dsl.spec.base import Name, to_data, validating
+from mlops_dsl.spec.base import Name, SpecModel, to_data, validating
 from mlops_dsl.spec.environment import Environment, Stage, Target
 from mlops_dsl.spec.platform import Platform
 from mlops_dsl.spec.problems import Problem, SpecError, got_allowed, one_of
@@ -73,16 +75,53 @@ class StackOverrides:
 def display_path(path: Path) -> str:
     """A path as people should read it: relative to the working directory when inside it."""
     try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
+        resolved = path.resolve()
+    except (OSError, RuntimeError):  # a symlink loop: the path as written, made absolute
+        resolved = Path(os.path.abspath(path))
+    try:
+        return str(resolved.relative_to(Path.cwd().resolve()))
     except ValueError:
         return str(path)
+
+
+def unreadable_file(path: Path, what: str, allowed: str) -> Problem | None:
+    """Why ``path`` cannot be read as a ``what`` (not there, a symlink loop, a directory), or None.
+
+    ``Path.is_file`` answers False for all of these alike; people need to know which.
+    """
+    shown = display_path(path)
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        dangling = " (a symlink to nothing)" if path.is_symlink() else ""
+        return Problem("", got_allowed(str(path), allowed, f"{what} not found{dangling}"), source=shown)
+    except OSError as error:  # ELOOP: a symlink loop; EACCES on a parent; ENAMETOOLONG
+        return Problem("", f"{what} cannot be read: {error.strerror}; allowed: {allowed}", source=shown)
+    if not stat.S_ISREG(mode):
+        kind = "a directory" if stat.S_ISDIR(mode) else "not a regular file"
+        return Problem("", got_allowed(str(path), allowed, f"{what} is {kind}"), source=shown)
+    return None
+
+
+def _declared_fields(value: Any) -> dict[str, Any] | None:
+    """What a spec declaration holds, for :func:`nesting_problem` (validated models cannot contain themselves)."""
+    return value._declared if isinstance(value, SpecModel) else None
+
+
+def check_nesting(value: Any, *, source: str, prefix: str = "", declared: bool = False) -> None:
+    """Refuse a value that contains itself or nests too deeply, naming its path, before anything recursive walks it."""
+    problem = nesting_problem(value, expand=_declared_fields if declared else lambda _: None)
+    if problem is not None:
+        path = f"{prefix}.{problem.path}" if prefix and problem.path else prefix or problem.path
+        raise SpecError([Problem(path, problem.message, source=source)])
 
 
 def import_declaration(path: Path) -> Platform:
     """Import a spec file and return the ``Platform`` it declares (not validated yet)."""
     shown = display_path(path)
-    if not path.is_file():
-        raise SpecError([Problem("", got_allowed(str(path), "an existing Python spec file", "spec file not found"), source=shown)])
+    unreadable = unreadable_file(path, "spec file", "an existing Python spec file")
+    if unreadable is not None:
+        raise SpecError([unreadable])
     module_name = "mlops_spec_" + hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:12]
     module_spec = importlib.util.spec_from_file_location(module_name, path)
     if module_spec is None or module_spec.loader is None:
@@ -178,7 +217,10 @@ def _resolve(data: dict[str, Any], environment: str, shown: str, stack: StackOve
     except ValidationError as error:
         return None, problems + _attribute(problems_from(error, Platform, merged, source=shown), stack, stack_written)
     problems += _attribute(
-        [Problem(p.path, p.message, source=shown) for p in check_platform(platform, environment) + check_target(platform, environment)],
+        [
+            Problem(p.path, p.message, source=shown)
+            for p in check_platform(platform, environment) + check_target(platform, environment, Path(shown))
+        ],
         stack,
         stack_written,
     )
@@ -209,19 +251,29 @@ def load_platform(
     Raises :class:`SpecError` with every problem found.
     """
     path = Path(path)
-    data = read_json_spec(path) if path.suffix == ".json" else to_data(import_declaration(path))
+    if path.suffix == ".json":
+        data = read_json_spec(path)
+    else:
+        declaration = import_declaration(path)
+        check_nesting(declaration, source=display_path(path), declared=True)  # to_data recurses
+        data = to_data(declaration)
     return resolve_data(data, source=display_path(path), environment=environment, stack=stack)
 
 
 def read_json_spec(path: Path) -> dict[str, Any]:
     """A platform written as JSON data (what deployments hand to their containers)."""
     shown = display_path(path)
+    unreadable = unreadable_file(path, "spec file", "an existing spec file")
+    if unreadable is not None:
+        raise SpecError([unreadable])
     try:
         data = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise SpecError([Problem("", got_allowed(str(path), "an existing spec file", "spec file not found"), source=shown)]) from None
-    except (OSError, ValueError) as error:
+    except OSError as error:
+        raise SpecError([Problem("", f"cannot be read: {error.strerror}", source=shown)]) from None
+    except ValueError as error:
         raise SpecError([Problem("", f"is not valid JSON: {error}", source=shown)]) from None
+    except RecursionError:
+        raise SpecError([Problem("", f"is not usable JSON: it nests deeper than {MAX_DEPTH} levels", source=shown)]) from None
     if not isinstance(data, dict):
         raise SpecError([Problem("", got_allowed(type(data).__name__, "a JSON object with the platform's fields"), source=shown)])
     return data
@@ -251,6 +303,9 @@ def resolve_data(
     A problem that shows in every environment is reported once, without an
     environment tag; ``source`` names the file in every problem.
     """
+    check_nesting(data, source=source)
+    if stack is not None:
+        check_nesting(stack.values, source=stack.source, prefix=stack.origin)
     environments = _environments(data, source)
     if environment is not None and environment not in environments:
         where = stack.source if stack is not None else source

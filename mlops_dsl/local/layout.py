@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import sqlite3
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,6 +71,21 @@ def find_binary(name: str) -> str:
     )
 
 
+def check_database(path: Path, what: str) -> None:
+    """Refuse a state database that SQLite cannot read, naming it; the file is left as it is (opened read-only)."""
+    if not path.exists():
+        return
+    try:
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10) as db:
+            verdict = db.execute("PRAGMA quick_check").fetchone()[0]
+    except sqlite3.DatabaseError as error:
+        verdict = str(error)
+    if verdict != "ok":
+        raise SpecError(
+            [Problem("", f"{what} is corrupt ({verdict}); move it aside to start afresh (nothing was changed)", source=str(path))]
+        )
+
+
 @dataclass(frozen=True)
 class LocalPlatform:
     """A platform environment on the local target, and where everything of it lives."""
@@ -105,6 +121,11 @@ class LocalPlatform:
     def token_file(self) -> Path:
         """The retraining webhook's bearer token, generated on the first ``mlops up``."""
         return self.secrets_dir / "retraining-webhook-token"
+
+    @property
+    def registry_db(self) -> Path:
+        """The model registry's SQLite database (MLflow's tables)."""
+        return self.paths.root / "registry" / "mlflow.db"
 
     def port(self, service: str) -> int:
         return self.target.base_port + OFFSETS[service]

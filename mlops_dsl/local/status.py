@@ -14,7 +14,7 @@ import urllib.request
 from datetime import UTC, datetime
 from typing import Any
 
-from mlops_dsl.local.layout import START_ORDER, LocalPlatform
+from mlops_dsl.local.layout import START_ORDER, LocalPlatform, check_database
 from mlops_dsl.local.processes import Processes, is_running
 
 
@@ -82,6 +82,9 @@ def collect(local: LocalPlatform) -> dict[str, Any]:
     """The status as data (what ``mlops status --json`` prints)."""
     from mlops_dsl.runtime.registry import PRODUCTION, ModelRegistry
 
+    # MLflow on a garbage database fails in SQLAlchemy, over several lines; say which file, once.
+    check_database(local.registry_db, "the model registry")
+    check_database(local.paths.trigger_db, "the retraining trigger's state")
     services = _services(local)
     registry = ModelRegistry(local.paths.registry_uri()) if (local.paths.root / "registry").exists() else None
     runs = _runs(local)

@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import json
-import sqlite3
 import subprocess
 import sys
 import time
@@ -30,7 +29,7 @@ from typing import Any
 
 from mlops_dsl.loading.loader import ResolvedSpec, load_platform, resolved_json
 from mlops_dsl.local.configs import render
-from mlops_dsl.local.layout import OFFSETS, START_ORDER, LocalPlatform, Service
+from mlops_dsl.local.layout import OFFSETS, START_ORDER, LocalPlatform, Service, check_database
 from mlops_dsl.local.processes import Processes, ServiceFailedError, port_in_use
 from mlops_dsl.local.status import headline
 from mlops_dsl.runtime.state import StatePaths, default_state_dir
@@ -68,32 +67,55 @@ def resolve(spec_file: str | None, environment: str | None, state_dir: str | Non
         raise _problem("--env", got_allowed(None, "a local environment; the spec declares none (add one with target=LocalTarget())"))
     else:
         raise _problem("--env", got_allowed(None, f"one of the spec's local environments: {one_of(set(local))}"))
+    return LocalPlatform(spec, StatePaths(_state_root(state_dir, spec)))
+
+
+def _state_root(state_dir: str | None, spec: ResolvedSpec) -> Path:
+    """The state directory, resolved; one that is a file (or lies under one) is refused before anything writes there."""
     root = Path(state_dir) if state_dir else default_state_dir(spec)
-    return LocalPlatform(spec, StatePaths(root.resolve()))
-
-
-def _check_sqlite(path: Path, what: str) -> None:
-    """Refuse to start on a state database that SQLite cannot read (and leave it as it is)."""
-    if not path.exists():
-        return
+    origin = "--state-dir" if state_dir else f"environments.{spec.environment}.target.state_dir"
+    allowed = "a directory, or a path where one can be made"
     try:
-        with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10) as db:
-            verdict = db.execute("PRAGMA quick_check").fetchone()[0]
-    except sqlite3.DatabaseError as error:
-        verdict = str(error)
-    if verdict != "ok":
-        raise SpecError(
-            [Problem("", f"{what} is corrupt ({verdict}); move it aside to start afresh (nothing was changed)", source=str(path))]
+        resolved = root.resolve()
+    except (OSError, RuntimeError):  # a symlink loop (RuntimeError up to Python 3.12)
+        raise _problem(origin, got_allowed(str(root), allowed, "it is a symlink loop")) from None
+    existing = next(path for path in (resolved, *resolved.parents) if path.exists())
+    if not existing.is_dir():
+        reason = "it is a file" if existing == resolved else f"{existing} is a file"
+        raise _problem(origin, got_allowed(str(root), allowed, reason))
+    return resolved
+
+
+def _check_token(local: LocalPlatform) -> None:
+    """Refuse an empty webhook token file: the trigger would refuse it too, but only once data and training are done."""
+    try:
+        token = local.token_file.read_text().strip()
+    except FileNotFoundError:
+        return  # made by the first `mlops up`
+    except (OSError, UnicodeDecodeError) as error:
+        reason = error.strerror if isinstance(error, OSError) else "not text"
+        raise SpecError([Problem("", f"the retraining webhook token cannot be read ({reason})", source=str(local.token_file))]) from None
+    if not token:
+        secret = local.spec.platform.retraining_webhook.secret
+        message = (
+            f"the retraining webhook token (secret {secret}) is empty; delete the file "
+            "(`mlops up` makes a new token) or write the token in it (nothing was changed)"
         )
+        raise SpecError([Problem("", message, source=str(local.token_file))])
 
 
 def preflight(local: LocalPlatform) -> tuple[list[Service], dict[str, Any]]:
     """What must hold before anything changes: binaries, readable state, free ports. Returns the services and those running."""
+    from mlops_dsl.runtime.features import check_registry  # imports Feast, which step 4 needs anyway
+
     services = local.services()  # finds the Prometheus and Alertmanager binaries, or says how to install them
     processes = Processes(local.paths.root)
     running = processes.running()  # reads the state file, or says it is corrupt
-    _check_sqlite(local.paths.trigger_db, "the retraining trigger's state")
-    _check_sqlite(local.paths.root / "registry" / "mlflow.db", "the model registry")
+    check_database(local.paths.trigger_db, "the retraining trigger's state")
+    check_database(local.registry_db, "the model registry")
+    check_database(local.paths.feature_repo / "online.db", "the Feast online store")
+    check_registry(local.paths.feature_repo)
+    _check_token(local)
     host = local.target.host
     for service in services:
         if service.name in running:

@@ -22,7 +22,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mlops_dsl.spec.problems import Problem, SpecError
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from mlops_dsl.loading.nesting import MAX_DEPTH, nesting_problem
+from mlops_dsl.spec.problems import Problem, SpecError, join_path, show
 
 # Input paths (prefixes) whose change replaces the resource, by type; "*" means every input but tags.
 REPLACE_ON_CHANGE: dict[str, tuple[str, ...]] = {
@@ -112,6 +115,43 @@ class PlanDiff:
         return "Plan: " + ", ".join(f"{self.count(a)} to {a}" for a in ACTIONS) + "."
 
 
+class _Shape(BaseModel):
+    """What the diff reads of a plan, checked before it reads it (other fields pass through)."""
+
+    model_config = ConfigDict(extra="allow", strict=True)
+
+
+class _Violation(_Shape):
+    rule: str
+    resource: str
+    problem: str
+    fix: str
+
+
+class _Policy(_Shape):
+    passed: bool
+    violations: list[_Violation] = []
+    waived: list[dict[str, Any]] = []
+
+
+class _Resource(_Shape):
+    type: str
+    name: str
+    inputs: dict[str, Any]
+    parent: str | None = None
+    provider: str | None = None
+
+
+class _Plan(_Shape):
+    stack: str = "?"
+    resources: list[_Resource]
+    policy: _Policy | None = None
+
+
+_NOT_A_PLAN = "is not a plan: expected the JSON `mlops plan --out` writes"
+_JSON_TYPES = {"dictionary": "a JSON object", "list": "a JSON array", "string": "a JSON string", "boolean": "true or false"}
+
+
 def load_plan(path: str | Path) -> dict[str, Any]:
     """A plan file written by ``mlops plan --out``; anything else is a :class:`SpecError` (one line)."""
     shown = str(path)
@@ -121,14 +161,25 @@ def load_plan(path: str | Path) -> dict[str, Any]:
         raise SpecError([Problem("", f"cannot be read: {error.strerror}", source=shown)]) from None
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise SpecError([Problem("", f"is not JSON: {error}", source=shown)]) from None
-    resources = document.get("resources") if isinstance(document, dict) else None
-    valid = isinstance(resources, list) and all(
-        isinstance(r, dict) and isinstance(r.get("type"), str) and isinstance(r.get("name"), str) and isinstance(r.get("inputs"), dict)
-        for r in resources
-    )
-    if not valid:
-        raise SpecError([Problem("", "is not a plan: expected the JSON `mlops plan --out` writes (a resources list)", source=shown)])
-    return document
+    except RecursionError:
+        raise SpecError([Problem("", f"{_NOT_A_PLAN}; it nests deeper than {MAX_DEPTH} levels", source=shown)]) from None
+    nested = nesting_problem(document)
+    if nested is not None:
+        raise SpecError([Problem("", f"{_NOT_A_PLAN}; {nested.path}: {nested.message}", source=shown)])
+    try:
+        _Plan.model_validate(document)
+    except ValidationError as error:
+        errors = error.errors(include_url=False)
+        first = errors[0]
+        where = join_path(*first["loc"]) or "the document"
+        if first["type"] == "missing":
+            what = "is missing"
+        else:
+            expected = re.sub(r"^Input should be (a valid )?| or instance of \w+$", "", first["msg"])
+            what = f"got {show(first['input'])}; allowed: {_JSON_TYPES.get(expected, expected)}"
+        more = f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})" if len(errors) > 1 else ""
+        raise SpecError([Problem("", f"{_NOT_A_PLAN}; {where}: {what}{more}", source=shown)]) from None
+    return document  # type: ignore[no-any-return]
 
 
 def _key(part: str | int) -> str:
@@ -137,34 +188,42 @@ def _key(part: str | int) -> str:
     return f".{part}" if _SIMPLE_KEY.match(part) else f"[{json.dumps(part)}]"
 
 
-def _document(value: Any) -> Any:
-    """A JSON object or array held in a string, or None."""
+def _document(value: Any, depth: int) -> Any:
+    """A JSON object or array held in a string, or None (also when, at ``depth``, it would nest too deeply to compare)."""
     if isinstance(value, str) and value.lstrip().startswith(("{", "[")):
         try:
             parsed = json.loads(value)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):
             return None
-        return parsed if isinstance(parsed, (dict, list)) else None
+        if not isinstance(parsed, (dict, list)) or nesting_problem(parsed, limit=MAX_DEPTH - depth) is not None:
+            return None
+        return parsed
     return None
 
 
 _ABSENT = object()
 
 
-def compare(old: Any, new: Any, path: str = "") -> list[Change]:
-    """The leaf paths where ``old`` and ``new`` differ (JSON documents in strings compared inside)."""
+def compare(old: Any, new: Any, path: str = "", depth: int = 0) -> list[Change]:
+    """The leaf paths where ``old`` and ``new`` differ (JSON documents in strings compared inside).
+
+    ``depth`` counts the levels above, JSON documents in strings included, so
+    the walk stays within :data:`MAX_DEPTH` however documents nest.
+    """
     if old == new:
         return []
     if isinstance(old, dict) and isinstance(new, dict):
         changes = []
         for key in sorted(set(old) | set(new)):
-            changes += compare(old.get(key, _ABSENT), new.get(key, _ABSENT), path + _key(key))
+            changes += compare(old.get(key, _ABSENT), new.get(key, _ABSENT), path + _key(key), depth + 1)
         return changes
     if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
-        return [change for index, (a, b) in enumerate(zip(old, new, strict=True)) for change in compare(a, b, path + _key(index))]
-    old_document, new_document = _document(old), _document(new)
+        return [
+            change for index, (a, b) in enumerate(zip(old, new, strict=True)) for change in compare(a, b, path + _key(index), depth + 1)
+        ]
+    old_document, new_document = _document(old, depth), _document(new, depth)
     if old_document is not None and new_document is not None:
-        return compare(old_document, new_document, path)
+        return compare(old_document, new_document, path, depth)
     return [
         Change(
             path.lstrip("."),

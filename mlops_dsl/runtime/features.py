@@ -18,13 +18,16 @@ from typing import Any
 # prometheus_client choose its value class (read once, at its import) from the real environment
 # first, so metrics made in this process later do not look for that directory either.
 import prometheus_client  # noqa: F401
+from google.protobuf.message import DecodeError
 
 from mlops_dsl.loading.loader import ResolvedSpec
 from mlops_dsl.runtime.state import source_path
 from mlops_dsl.spec.feature_store import FeatureStore as FeatureStoreSpec
+from mlops_dsl.spec.problems import Problem, SpecError
 
 _PROMETHEUS_ENV = {name: os.environ.get(name) for name in ("PROMETHEUS_MULTIPROC_DIR", "PROMETHEUS_MULTIPROCESS_DIR")}
 from feast import Entity, FeatureStore, FeatureView, Field, FileSource, ValueType  # noqa: E402
+from feast.protos.feast.core.Registry_pb2 import Registry as RegistryProto  # noqa: E402
 from feast.repo_config import RepoConfig  # noqa: E402
 from feast.types import Bool, Float32, Float64, Int32, Int64, String, UnixTimestamp  # noqa: E402
 
@@ -94,9 +97,29 @@ def repo_config(spec: FeatureStoreSpec, repo_dir: Path, *, online: dict[str, Any
     )
 
 
+def check_registry(repo_dir: Path) -> None:
+    """Refuse a Feast registry file that does not parse, naming it; the file is left as it is.
+
+    Feast would fail on it deep inside ``apply`` with a bare protobuf ``DecodeError``.
+    """
+    path = repo_dir / "registry.db"
+    try:
+        content = path.read_bytes()
+    except FileNotFoundError:
+        return  # Feast makes a new one
+    except OSError as error:
+        raise SpecError([Problem("", f"the Feast registry cannot be read ({error.strerror})", source=str(path))]) from None
+    try:
+        RegistryProto().ParseFromString(content)
+    except DecodeError:
+        message = "the Feast registry is corrupt (not a Feast registry file); move it aside to start afresh (nothing was changed)"
+        raise SpecError([Problem("", message, source=str(path))]) from None
+
+
 def open_store(spec: FeatureStoreSpec, repo_dir: Path, data_root: Path, *, online: dict[str, Any] | None = None) -> FeatureStore:
     """A Feast store with the spec's entities and views applied (idempotent)."""
     repo_dir.mkdir(parents=True, exist_ok=True)
+    check_registry(repo_dir)
     store = FeatureStore(config=repo_config(spec, repo_dir, online=online))
     store.apply(feast_objects(spec, data_root))
     return store

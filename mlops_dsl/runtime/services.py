@@ -160,10 +160,14 @@ def _secret() -> str:
     path = os.environ.get(WEBHOOK_SECRET_FILE_ENV)
     if path:
         try:
-            return Path(path).read_text().strip()
+            secret = Path(path).read_text().strip()
         except OSError as error:
             raise SpecError([Problem(WEBHOOK_SECRET_FILE_ENV, f"cannot be read: {error.strerror}", source="mlops trigger")]) from None
-    secret = os.environ.get(WEBHOOK_SECRET_ENV, "")
+        if not secret:
+            empty = got_allowed(path, "a file holding the webhook secret", "the file is empty")
+            raise SpecError([Problem(WEBHOOK_SECRET_FILE_ENV, empty, source="mlops trigger")])
+        return secret
+    secret = os.environ.get(WEBHOOK_SECRET_ENV, "").strip()
     if not secret:
         raise SpecError(
             [

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import orjson
-from croniter import croniter
+from croniter import CroniterError, croniter
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, generate_latest
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -27,7 +27,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from mlops_dsl.contracts.retraining import MANUAL, SCHEDULE, Backend, Cause, Event, Limits, RunRequest, decide
+from mlops_dsl.runtime.bodies import BodyTooLargeError, read_body
 from mlops_dsl.runtime.retraining.alertmanager import Notification, PayloadError, authenticated, parse
+from mlops_dsl.runtime.retraining.api import MAX_BODY_BYTES, ManualRun, RunReport, parse_body
 from mlops_dsl.runtime.retraining.store import Run, TriggerStore
 from mlops_dsl.runtime.state import source_path  # not mlops_dsl.runtime.features: importing Feast takes seconds of CPU, holding the GIL
 from mlops_dsl.spec.platform import Platform
@@ -214,7 +216,9 @@ class RetrainingTrigger:
                 if last is None:
                     self.store.set_mark(key, now.isoformat())
                     continue
-                due = croniter(cron, datetime.fromisoformat(last)).get_next(datetime)
+                due = next_fire(cron, last)
+                if due is None:
+                    continue  # logged; the other schedules still run
                 if due <= now:
                     self.store.set_mark(key, now.isoformat())
                     decisions.append(self.handle(Event(model.name, SCHEDULE, now, cron, occurrence=due.isoformat())))
@@ -264,6 +268,20 @@ class RetrainingTrigger:
         self.check_new_data()
 
 
+def next_fire(cron: str, last: str) -> datetime | None:
+    """When ``cron`` next fires after the time ``last`` (ISO 8601); None, logged, if it cannot be computed.
+
+    The spec refuses crons that never fire, but a state file or an older spec
+    may still hold one; croniter raises for it (CroniterBadDateError), and that
+    must not end the round for every other schedule.
+    """
+    try:
+        return croniter(cron, datetime.fromisoformat(last)).get_next(datetime)
+    except (CroniterError, ValueError, OverflowError) as error:
+        log.warning("schedule %r is skipped: %s", cron, error)
+        return None
+
+
 def _rows(folder: Path, names: list[str]) -> int:
     import pyarrow.parquet as pq
 
@@ -280,7 +298,14 @@ def _json(body: Any, status: int = 200) -> Response:
     return Response(orjson.dumps(body), status_code=status, media_type="application/json")
 
 
-def create_app(trigger: RetrainingTrigger, *, auth: Literal["bearer", "hmac"], secret: str, interval: float = 5.0) -> Starlette:
+def create_app(
+    trigger: RetrainingTrigger,
+    *,
+    auth: Literal["bearer", "hmac"],
+    secret: str,
+    interval: float = 5.0,
+    max_body_bytes: int = MAX_BODY_BYTES,
+) -> Starlette:
     """The trigger's HTTP application: Alertmanager's webhook, manual runs, state, metrics."""
     if not secret:
         raise ValueError("the retraining trigger needs a webhook secret")
@@ -292,11 +317,18 @@ def create_app(trigger: RetrainingTrigger, *, auth: Literal["bearer", "hmac"], s
         what = "bearer token" if auth == "bearer" else "X-Signature (HMAC-SHA256 of the body)"
         return _json({"error": f"missing or invalid {what}"}, 401)
 
+    async def authenticated_body(request: Request) -> bytes | Response:
+        """The body, or the answer: 413 past the limit (read no further, whoever sends it), then 401."""
+        try:
+            body = await read_body(request, max_body_bytes)
+        except BodyTooLargeError as error:
+            return _json({"error": str(error)}, error.status)
+        return denied(request, body) or body
+
     async def alerts(request: Request) -> Response:
-        body = await request.body()
-        refusal = denied(request, body)
-        if refusal is not None:
-            return refusal
+        body = await authenticated_body(request)
+        if isinstance(body, Response):
+            return body
         try:
             notification = parse(body)
         except PayloadError as error:
@@ -306,34 +338,26 @@ def create_app(trigger: RetrainingTrigger, *, auth: Literal["bearer", "hmac"], s
         return _json({"decisions": decisions})
 
     async def manual(request: Request) -> Response:
-        body = await request.body()
-        refusal = denied(request, body)
-        if refusal is not None:
-            return refusal
-        try:
-            data = orjson.loads(body)
-            model = data["model"]
-            reason = str(data.get("reason") or "manual")
-        except (orjson.JSONDecodeError, KeyError, TypeError):
-            return _json({"error": 'the body must be {"model": NAME, "reason": TEXT}'}, 400)
-        if model not in {m.name for m in trigger.platform.models}:
-            return _json({"error": f"unknown model {model!r}"}, 404)
+        body = await authenticated_body(request)
+        if isinstance(body, Response):
+            return body
+        wanted = parse_body(body, ManualRun, '{"model": NAME, "reason": TEXT}')
+        if isinstance(wanted, str):
+            return _json({"error": wanted}, 400)
+        if wanted.model not in {m.name for m in trigger.platform.models}:
+            return _json({"error": f"unknown model {wanted.model!r}"}, 404)
         now = trigger.clock()
-        event = Event(model, MANUAL, now, reason, occurrence=uuid.uuid4().hex)
+        event = Event(wanted.model, MANUAL, now, wanted.reason or "manual", occurrence=uuid.uuid4().hex)
         return _json(await run_in_threadpool(trigger.handle, event))
 
     async def report(request: Request) -> Response:
-        body = await request.body()
-        refusal = denied(request, body)
-        if refusal is not None:
-            return refusal
-        try:
-            result = orjson.loads(body)
-        except orjson.JSONDecodeError:
-            return _json({"error": "the body must be the run's result as JSON"}, 400)
-        if not isinstance(result, dict) or result.get("status") not in ("succeeded", "failed"):
-            return _json({"error": "the result needs a status of 'succeeded' or 'failed'"}, 400)
-        recorded = await run_in_threadpool(trigger.report, request.path_params["run_id"], result)
+        body = await authenticated_body(request)
+        if isinstance(body, Response):
+            return body
+        result = parse_body(body, RunReport, "the run's result, with a status of 'succeeded' or 'failed'")
+        if isinstance(result, str):
+            return _json({"error": result}, 400)
+        recorded = await run_in_threadpool(trigger.report, request.path_params["run_id"], result.model_dump())
         return _json({"recorded": recorded}, 200 if recorded else 404)
 
     async def runs(request: Request) -> Response:

@@ -19,6 +19,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from mlops_dsl import __version__
+from mlops_dsl.runtime.bodies import BodyTooLargeError, read_body
 from mlops_dsl.runtime.registry import LoadedModel
 from mlops_dsl.runtime.server.capture import Capture
 from mlops_dsl.runtime.server.metrics import ServerMetrics
@@ -66,20 +67,6 @@ def predict(loaded: LoadedModel, rows: np.ndarray) -> list[tuple[str, str, np.nd
         positive = probabilities[:, 1] if probabilities.shape[1] == 2 else probabilities.max(axis=1)
         return [("probability", "FP64", np.asarray(positive, dtype=float)), ("label", "INT64", np.asarray(labels, dtype=np.int64))]
     return [("prediction", "FP64", np.asarray(estimator.predict(rows), dtype=float))]
-
-
-async def _read_body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise RequestError(f"the body is {declared} bytes; at most {limit} are allowed", status=413)
-    chunks = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise RequestError(f"the body is larger than {limit} bytes", status=413)
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def create_app(slots: ModelSlots, metrics: ServerMetrics, settings: ServerSettings, capture: dict[str, Capture] | None = None) -> Starlette:
@@ -149,9 +136,12 @@ def create_app(slots: ModelSlots, metrics: ServerMetrics, settings: ServerSettin
         labels = (name, loaded.version)
         metrics.requests.labels(*labels).inc()
         try:
-            body = await _read_body(request, settings.max_body_bytes)
+            body = await read_body(request, settings.max_body_bytes)
             inference = decode(body, loaded.inputs, max_rows=settings.max_rows, outputs=outputs_of(loaded), keys=slots.keys[name])
             produced = predict(loaded, inference.rows)
+        except BodyTooLargeError as error:
+            metrics.errors.labels(*labels, str(error.status)).inc()
+            return _error(str(error), error.status)
         except RequestError as error:
             metrics.errors.labels(*labels, str(error.status)).inc()
             return _error(error.message, error.status)
