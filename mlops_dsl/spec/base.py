@@ -13,7 +13,7 @@ and every error carries its full path.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta
@@ -114,6 +114,17 @@ def spec_error(allowed: str, reason: str | None = None) -> PydanticCustomError:
     )
 
 
+def matching(pattern: re.Pattern[str], rule: str, *, max_length: int | None = None) -> Callable[[str], str]:
+    """A validator: the whole value matches ``pattern`` (and is at most ``max_length`` long), or the error says ``rule``."""
+
+    def check(value: str) -> str:
+        if (max_length is not None and len(value) > max_length) or not pattern.fullmatch(value):
+            raise spec_error(rule)
+        return value
+
+    return check
+
+
 # --- names -------------------------------------------------------------------
 #
 # Every pattern that checks user input spells its characters out in ASCII
@@ -128,28 +139,16 @@ NAME_RULE = "lowercase letters, digits and '-', starting with a letter and not e
 IDENTIFIER_RULE = "lowercase letters, digits and '_', not starting with a digit, at most 63 characters"
 
 
-def _check_name(value: str) -> str:
-    if len(value) > 63 or not _NAME.fullmatch(value):
-        raise spec_error(NAME_RULE)
-    return value
-
-
-def _check_identifier(value: str) -> str:
-    if len(value) > 63 or not _IDENTIFIER.fullmatch(value):
-        raise spec_error(IDENTIFIER_RULE)
-    return value
-
-
 Name = Annotated[
     str,
-    AfterValidator(_check_name),
+    AfterValidator(matching(_NAME, NAME_RULE, max_length=63)),
     WithJsonSchema({"type": "string", "pattern": _NAME.pattern, "maxLength": 63, "description": NAME_RULE}),
 ]
 """A resource name: usable as a Kubernetes object name and in AWS resource names."""
 
 Identifier = Annotated[
     str,
-    AfterValidator(_check_identifier),
+    AfterValidator(matching(_IDENTIFIER, IDENTIFIER_RULE, max_length=63)),
     WithJsonSchema({"type": "string", "pattern": _IDENTIFIER.pattern, "maxLength": 63, "description": IDENTIFIER_RULE}),
 ]
 """A column-like name: a feature, view, entity or source (Feast and Glue friendly)."""
@@ -296,15 +295,9 @@ _SECRET_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,62}$")
 SECRET_RULE = "a config key name: a letter, then letters, digits, '_' or '-', at most 63 characters"
 
 
-def _check_secret_name(value: str) -> str:
-    if not _SECRET_NAME.fullmatch(value):
-        raise spec_error(SECRET_RULE)
-    return value
-
-
 SecretName = Annotated[
     str,
-    AfterValidator(_check_secret_name),
+    AfterValidator(matching(_SECRET_NAME, SECRET_RULE)),
     WithJsonSchema({"type": "string", "pattern": _SECRET_NAME.pattern, "description": SECRET_RULE}),
 ]
 """The name of a secret held outside the spec: a Pulumi config secret on a cloud
@@ -324,15 +317,9 @@ _IMAGE = re.compile(
 IMAGE_RULE = "a container image reference such as ghcr.io/org/runtime:1.0 (registry, lowercase path, tag or @sha256 digest)"
 
 
-def _check_image(value: str) -> str:
-    if len(value) > 255 or not _IMAGE.fullmatch(value):
-        raise spec_error(IMAGE_RULE)
-    return value
-
-
 ImageRef = Annotated[
     str,
-    AfterValidator(_check_image),
+    AfterValidator(matching(_IMAGE, IMAGE_RULE, max_length=255)),
     WithJsonSchema({"type": "string", "pattern": _IMAGE.pattern, "maxLength": 255, "description": IMAGE_RULE}),
 ]
 """A container image, as Kubernetes and SageMaker pull it."""
@@ -341,15 +328,9 @@ _MODULE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 MODULE_RULE = "a Python module such as mlops_dsl.trainer or mypackage.train (run as python -m <module>)"
 
 
-def _check_module(value: str) -> str:
-    if not _MODULE.fullmatch(value):
-        raise spec_error(MODULE_RULE)
-    return value
-
-
 ModulePath = Annotated[
     str,
-    AfterValidator(_check_module),
+    AfterValidator(matching(_MODULE, MODULE_RULE)),
     WithJsonSchema({"type": "string", "pattern": _MODULE.pattern, "description": MODULE_RULE}),
 ]
 """A dotted Python module name, as ``python -m`` takes it."""
@@ -358,15 +339,9 @@ _DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9
 DNS_SUBDOMAIN_RULE = "a Kubernetes object name: lowercase letters, digits, '-' and '.', at most 253 characters"
 
 
-def _check_dns_subdomain(value: str) -> str:
-    if len(value) > 253 or not _DNS_SUBDOMAIN.fullmatch(value):
-        raise spec_error(DNS_SUBDOMAIN_RULE)
-    return value
-
-
 KubernetesName = Annotated[
     str,
-    AfterValidator(_check_dns_subdomain),
+    AfterValidator(matching(_DNS_SUBDOMAIN, DNS_SUBDOMAIN_RULE, max_length=253)),
     WithJsonSchema({"type": "string", "pattern": _DNS_SUBDOMAIN.pattern, "maxLength": 253, "description": DNS_SUBDOMAIN_RULE}),
 ]
 """The name of an existing Kubernetes object (a StorageClass, say): a DNS subdomain."""

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, StrictInt, WithJsonSchema
 
-from mlops_dsl.spec.base import KubernetesName, Name, SpecModel, spec_error
+from mlops_dsl.spec.base import KubernetesName, Name, SpecModel, matching, spec_error
 
 Stage = Literal["dev", "staging", "prod"]
 STAGES: tuple[str, ...] = ("dev", "staging", "prod")
@@ -23,13 +23,11 @@ _HOST = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$|^[0-9A-Fa-f:.]*:[
 HOST_RULE = "a host name or IP address to listen on, such as 127.0.0.1, 0.0.0.0 or ::1"
 
 
-def _check_host(value: str) -> str:
-    if len(value) > 253 or not _HOST.fullmatch(value):
-        raise spec_error(HOST_RULE)
-    return value
-
-
-Host = Annotated[str, AfterValidator(_check_host), WithJsonSchema({"type": "string", "pattern": _HOST.pattern, "description": HOST_RULE})]
+Host = Annotated[
+    str,
+    AfterValidator(matching(_HOST, HOST_RULE, max_length=253)),
+    WithJsonSchema({"type": "string", "pattern": _HOST.pattern, "description": HOST_RULE}),
+]
 
 # Kubernetes label keys ([prefix/]name) and values, as the API server checks them.
 _LABEL_NAME = r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?"
@@ -46,14 +44,10 @@ def _check_label_key(value: str) -> str:
     return value
 
 
-def _check_label_value(value: str) -> str:
-    if not _LABEL_VALUE.fullmatch(value):
-        raise spec_error(LABEL_VALUE_RULE)
-    return value
-
-
 LabelKey = Annotated[str, AfterValidator(_check_label_key), WithJsonSchema({"type": "string", "description": LABEL_KEY_RULE})]
-LabelValue = Annotated[str, AfterValidator(_check_label_value), WithJsonSchema({"type": "string", "description": LABEL_VALUE_RULE})]
+LabelValue = Annotated[
+    str, AfterValidator(matching(_LABEL_VALUE, LABEL_VALUE_RULE)), WithJsonSchema({"type": "string", "description": LABEL_VALUE_RULE})
+]
 
 
 class LocalTarget(SpecModel):
@@ -69,14 +63,10 @@ _GATEWAY = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?/[a-z0-9]([-a-z0-9]*[a-z0-
 GATEWAY_RULE = "a Gateway API gateway as 'namespace/name', such as 'gateway-system/internal'"
 
 
-def _check_gateway(value: str) -> str:
-    if not _GATEWAY.fullmatch(value):
-        raise spec_error(GATEWAY_RULE)
-    return value
-
-
 GatewayRef = Annotated[
-    str, AfterValidator(_check_gateway), WithJsonSchema({"type": "string", "pattern": _GATEWAY.pattern, "description": GATEWAY_RULE})
+    str,
+    AfterValidator(matching(_GATEWAY, GATEWAY_RULE)),
+    WithJsonSchema({"type": "string", "pattern": _GATEWAY.pattern, "description": GATEWAY_RULE}),
 ]
 
 
@@ -109,23 +99,15 @@ REGION_RULE = "an AWS region code such as eu-west-1 or us-east-2"
 ACCOUNT_RULE = "a 12-digit AWS account id, as a string"
 
 
-def _check_region(value: str) -> str:
-    if not _REGION.fullmatch(value):
-        raise spec_error(REGION_RULE)
-    return value
-
-
-def _check_account(value: str) -> str:
-    if not _ACCOUNT.fullmatch(value):
-        raise spec_error(ACCOUNT_RULE)
-    return value
-
-
 AwsRegion = Annotated[
-    str, AfterValidator(_check_region), WithJsonSchema({"type": "string", "pattern": _REGION.pattern, "description": REGION_RULE})
+    str,
+    AfterValidator(matching(_REGION, REGION_RULE)),
+    WithJsonSchema({"type": "string", "pattern": _REGION.pattern, "description": REGION_RULE}),
 ]
 AwsAccountId = Annotated[
-    str, AfterValidator(_check_account), WithJsonSchema({"type": "string", "pattern": _ACCOUNT.pattern, "description": ACCOUNT_RULE})
+    str,
+    AfterValidator(matching(_ACCOUNT, ACCOUNT_RULE)),
+    WithJsonSchema({"type": "string", "pattern": _ACCOUNT.pattern, "description": ACCOUNT_RULE}),
 ]
 
 

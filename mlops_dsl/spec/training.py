@@ -16,7 +16,18 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field, StrictBool, StrictFloat, StrictInt, WithJsonSchema
 
-from mlops_dsl.spec.base import MAX_COUNT, CpuQuantity, Cron, Duration, ImageRef, MemoryQuantity, ModulePath, SpecModel, spec_error
+from mlops_dsl.spec.base import (
+    MAX_COUNT,
+    CpuQuantity,
+    Cron,
+    Duration,
+    ImageRef,
+    MemoryQuantity,
+    ModulePath,
+    SpecModel,
+    matching,
+    spec_error,
+)
 
 _IMPORT_PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$")
 
@@ -24,15 +35,9 @@ _IMPORT_PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$"
 IMPORT_PATH_RULE = "a dotted import path to a scikit-learn style estimator, such as sklearn.linear_model.LogisticRegression"
 
 
-def _check_import_path(value: str) -> str:
-    if not _IMPORT_PATH.fullmatch(value):
-        raise spec_error(IMPORT_PATH_RULE)
-    return value
-
-
 ImportPath = Annotated[
     str,
-    AfterValidator(_check_import_path),
+    AfterValidator(matching(_IMPORT_PATH, IMPORT_PATH_RULE)),
     WithJsonSchema({"type": "string", "pattern": _IMPORT_PATH.pattern, "description": IMPORT_PATH_RULE}),
 ]
 
@@ -40,12 +45,6 @@ _HYPERPARAMETER_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,255}$")
 HYPERPARAMETER_NAME_RULE = "a parameter name: a letter or '_', then letters, digits, '_', '.' or '-', at most 256 characters"
 HYPERPARAMETER_RULE = "a valid integer, finite number, string or boolean"
 """(Integers within ±MAX_COUNT, which JSON and Pulumi carry exactly.)"""
-
-
-def _check_hyperparameter_name(value: str) -> str:
-    if not _HYPERPARAMETER_NAME.fullmatch(value):
-        raise spec_error(HYPERPARAMETER_NAME_RULE)
-    return value
 
 
 def _check_hyperparameter(value: Any) -> Any:
@@ -59,7 +58,7 @@ def _check_hyperparameter(value: Any) -> Any:
 
 HyperparameterName = Annotated[
     str,
-    AfterValidator(_check_hyperparameter_name),
+    AfterValidator(matching(_HYPERPARAMETER_NAME, HYPERPARAMETER_NAME_RULE)),
     WithJsonSchema({"type": "string", "pattern": _HYPERPARAMETER_NAME.pattern, "description": HYPERPARAMETER_NAME_RULE}),
 ]
 HyperparameterValue = Annotated[int | float | str | bool, BeforeValidator(_check_hyperparameter)]
@@ -68,15 +67,9 @@ _INSTANCE_TYPE = re.compile(r"^[a-z0-9]+(\.[a-z0-9-]+)+$")
 INSTANCE_TYPE_RULE = "an instance type such as ml.m5.large"
 
 
-def _check_instance_type(value: str) -> str:
-    if len(value) > 64 or not _INSTANCE_TYPE.fullmatch(value):
-        raise spec_error(INSTANCE_TYPE_RULE)
-    return value
-
-
 InstanceType = Annotated[
     str,
-    AfterValidator(_check_instance_type),
+    AfterValidator(matching(_INSTANCE_TYPE, INSTANCE_TYPE_RULE, max_length=64)),
     WithJsonSchema({"type": "string", "pattern": _INSTANCE_TYPE.pattern, "maxLength": 64, "description": INSTANCE_TYPE_RULE}),
 ]
 
