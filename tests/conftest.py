@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from mlops_dsl.loading.stack import Project, find_project, load_stack
 from mlops_dsl.review.mocks import MockRun, run_stack, run_under_mocks
@@ -28,6 +29,13 @@ STAND_IN_SECRETS = {
     "marketingWebhookUrl": "https://marketing.example.com/stand-in",
 }
 
+
+# Property-based tests (tests/test_generated_specs.py): CI runs "ci", the default (a fixed seed and a bounded number
+# of examples); `pytest --hypothesis-profile long` explores further. Registered here, before pytest reads the option.
+_SLOW_EXAMPLES = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much]
+settings.register_profile("ci", max_examples=40, derandomize=True, database=None, deadline=None, suppress_health_check=_SLOW_EXAMPLES)
+settings.register_profile("long", max_examples=600, deadline=None, suppress_health_check=_SLOW_EXAMPLES)
+settings.load_profile("ci")
 
 PROJECT = find_project(ROOT)
 BROKEN = "broken"
