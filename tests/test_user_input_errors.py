@@ -398,3 +398,24 @@ def test_the_model_server_stops_reading_a_streamed_body_at_its_limit() -> None:
         assert chunked.json()["error"] == "the body is larger than 4096 bytes; at most 4096 are allowed"
         declared = asgi.post(app, path, asgi.chunks(10**9), {"Content-Length": str(10**9)})
         assert (declared.status, declared.pulled) == (413, 0)
+
+
+# --- an empty config secret stops the Pulumi program -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("stack", "secret"),
+    [("churn-dev", "retrainWebhookToken"), ("churn-dev", "registryDatabasePassword"), ("churn-prod", "slackWebhookUrl")],
+)
+def test_an_empty_config_secret_stops_the_program_naming_it(stack: str, secret: str) -> None:
+    # The stack file holds secrets encrypted, so validate cannot see an empty one; the program refuses it.
+    import pulumi
+
+    from mlops_dsl.review.mocks import run_stack
+    from tests.conftest import PROJECT, STAND_IN_SECRETS
+
+    with pytest.raises(pulumi.RunError) as stopped:
+        run_stack(PROJECT, stack, secrets={**STAND_IN_SECRETS, secret: " "})
+    assert str(stopped.value) == (
+        f"config secret {secret!r} is empty; allowed: a value, set with: pulumi config set --secret {secret} <value>"
+    )

@@ -21,6 +21,7 @@ from components.aws.retraining import RetrainingTrigger, RetrainingTriggerArgs
 from components.aws.serving import ModelServing, ModelServingArgs
 from components.aws.storage import Storage, StorageArgs
 from components.aws.training import TrainingPipeline, TrainingPipelineArgs
+from components.secrets import required_secret
 from mlops_dsl.contracts.aws import DeploySettings
 from mlops_dsl.contracts.names import AwsNames
 from mlops_dsl.loading.loader import ResolvedSpec
@@ -161,7 +162,7 @@ class AwsPlatform(pulumi.ComponentResource):
         )
         account = Account(spec, names, account_id, key.arn)
         config = pulumi.Config()
-        secrets = args.secrets if args.secrets is not None else {n: config.require_secret(n) for n in secret_config_names(spec)}
+        secrets = args.secrets if args.secrets is not None else {n: required_secret(n, config) for n in secret_config_names(spec)}
 
         storage = Storage(f"{name}-storage", StorageArgs(account), inside)
         features = FeatureStore(f"{name}-features", FeatureStoreArgs(account, storage.data_bucket), inside)

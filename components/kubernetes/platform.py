@@ -16,6 +16,7 @@ from components.kubernetes.registry import ModelRegistry, ModelRegistryArgs
 from components.kubernetes.retraining import RetrainingWebhook, RetrainingWebhookArgs
 from components.kubernetes.serving import ModelServing, ModelServingArgs
 from components.kubernetes.training import Training, TrainingArgs
+from components.secrets import required_secret
 from mlops_dsl.loading.loader import ResolvedSpec
 from mlops_dsl.loading.stack import config_secret_names
 from mlops_dsl.spec.environment import KubernetesTarget
@@ -51,7 +52,7 @@ def secret_config_names(spec: ResolvedSpec) -> list[str]:
 def config_secrets(spec: ResolvedSpec) -> Mapping[str, pulumi.Input[str]]:
     """Every secret the platform needs, from the stack's Pulumi config secrets."""
     config = pulumi.Config()
-    return {name: config.require_secret(name) for name in secret_config_names(spec)}
+    return {name: required_secret(name, config) for name in secret_config_names(spec)}
 
 
 class KubernetesPlatform(pulumi.ComponentResource):
