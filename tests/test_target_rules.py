@@ -19,7 +19,7 @@ from mlops_dsl.cli.main import main
 from mlops_dsl.loading.estimators import check_estimator, estimator_parameters, is_checked
 from mlops_dsl.loading.loader import ResolvedSpec, load_platform, resolved_json
 from mlops_dsl.loading.stack import REGISTRY_DATABASE_PASSWORD, config_secret_names, target_secret_names
-from mlops_dsl.loading.target_rules import ALARM_METRIC_QUERIES, check_target, cronjob_schedules, kubernetes_cron_error
+from mlops_dsl.loading.target_rules import ALARM_METRIC_QUERIES, FEATURE_NAME, check_target, cronjob_schedules, kubernetes_cron_error
 from mlops_dsl.review.markers import stand_in
 from mlops_dsl.review.policy.security import config_secrets, plain_text_secrets
 from mlops_dsl.review.policy.view import PlanView
@@ -144,6 +144,44 @@ def test_a_drift_monitor_over_the_alarm_query_limit_is_refused_on_aws() -> None:
     assert "PutMetricAlarm allows 10" in found[0].message
     assert "allowed: at most 9 features per drift monitor on AWS" in found[0].message
     assert problems(_drift_over(10), environment="dev") == []  # a Prometheus rule has no such limit
+
+
+# --- SageMaker feature group columns -----------------------------------------------------------------------
+
+
+def test_the_feature_name_pattern_is_botocores() -> None:
+    import botocore.session
+
+    shape = botocore.session.get_session().get_service_model("sagemaker").shape_for("FeatureName")
+    assert FEATURE_NAME.pattern == shape.metadata["pattern"]
+    assert shape.metadata["max"] == 64
+
+
+@pytest.mark.parametrize(
+    ("change", "path"),
+    [
+        (
+            {"feature_store.feature_views.customer_activity.features.spend.name": "spend_"},
+            "feature_store.feature_views.customer_activity.features[2].name",
+        ),
+        (
+            {"feature_store.feature_views.customer_activity.features.spend.name": "_spend"},
+            "feature_store.feature_views.customer_activity.features[2].name",
+        ),
+        (
+            {"feature_store.feature_views.customer_activity.features.spend.name": "write_time"},
+            "feature_store.feature_views.customer_activity.features[2].name",
+        ),
+        ({"feature_store.entities.customer.join_key": "customer_id_"}, "feature_store.entities[0].join_key"),
+        ({"feature_store.sources.activity.timestamp_field": "is_deleted"}, "feature_store.sources[0].timestamp_field"),
+    ],
+)
+def test_a_column_a_feature_group_would_refuse_is_refused_on_aws(change: dict[str, Any], path: str) -> None:
+    # 'spend' is the feature no model reads, so renaming it breaks no reference.
+    found = problems(change)
+    assert [(p.path, p.environment) for p in found] == [(path, "prod")], found
+    assert "a SageMaker feature group would refuse this column" in found[0].message
+    assert problems(change, environment="dev") == []  # Feast and Redis take these names
 
 
 # --- Kubernetes CronJob schedules ---------------------------------------------------------------------------

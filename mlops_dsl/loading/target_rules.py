@@ -115,6 +115,35 @@ def _aws_platform_fits(platform: Platform, environment: str) -> Iterator[Problem
                 join_path("feature_store.feature_views", view.name, "entities"),
                 got_allowed(view.entities, "exactly one entity (a SageMaker feature group has one record identifier)"),
             )
+    yield from _feature_group_columns(platform)
+
+
+FEATURE_NAME = re.compile(r"[a-zA-Z0-9]([-_]*[a-zA-Z0-9]){0,63}", re.ASCII)
+"""CreateFeatureGroup's FeatureName (botocore's model of the API; tests hold the two equal)."""
+RESERVED_FEATURE_NAMES = ("is_deleted", "write_time", "api_invocation_time")
+"""Columns SageMaker adds to every feature group's offline store."""
+FEATURE_NAME_RULE = "a SageMaker feature name: starting and ending with a letter or digit, not " + one_of(RESERVED_FEATURE_NAMES)
+
+
+def _feature_group_columns(platform: Platform) -> Iterator[Problem]:
+    """Every column a feature group gets (record identifier, event time, features) as SageMaker names them."""
+    store = platform.feature_store
+    entities = {entity.name: (i, entity) for i, entity in enumerate(store.entities)}
+    sources = {source.name: (i, source) for i, source in enumerate(store.sources)}
+    columns: dict[str, str] = {}  # path -> column name, each once
+    for view in store.feature_views:
+        for name in view.entities:
+            if name in entities:
+                index, entity = entities[name]
+                columns[join_path("feature_store.entities", index, "join_key")] = entity.join_key
+        if view.source in sources:
+            index, source = sources[view.source]
+            columns[join_path("feature_store.sources", index, "timestamp_field")] = source.timestamp_field
+        for index, feature in enumerate(view.features):
+            columns[join_path("feature_store.feature_views", view.name, "features", index, "name")] = feature.name
+    for path, column in columns.items():
+        if column in RESERVED_FEATURE_NAMES or not FEATURE_NAME.fullmatch(column):
+            yield Problem(path, got_allowed(column, FEATURE_NAME_RULE, "a SageMaker feature group would refuse this column"))
 
 
 def _schedule_problem(cron: str, path: str) -> Problem | None:
