@@ -156,6 +156,16 @@ def test_kubernetes_names_of_long_models_stay_apart_and_within_their_kind() -> N
     assert long_platform.redis() != long_platform.registry_database()
 
 
+def test_a_shortened_kubernetes_name_keeps_its_role_at_the_end() -> None:
+    # kubectl get shows which object of a long model each one is.
+    names = KubernetesNames("retail-analytics")
+    assert names.server(LONG_A).endswith(f"-{digest(f'retail-analytics-{LONG_A}-server')}-server")
+    assert names.canary(LONG_A).endswith("-canary") and names.batch(LONG_A).endswith("-batch")
+    assert names.training_schedule(LONG_A).endswith("-train") and len(names.training_schedule(LONG_A)) == 52
+    assert names.server(LONG_A).startswith("retail-analytics-customer-churn") and len(names.server(LONG_A)) == 63
+    assert KubernetesNames("p" * 63).spec().endswith("-spec")
+
+
 def test_a_retraining_job_is_unique_per_run_and_as_it_was_when_short() -> None:
     assert retraining_job_name("churn", "churn-20261124-120000-abcdef") == "churn-train-261124-120000-abcdef"
     first = retraining_job_name(LONG_A + "-xy", f"{LONG_A}-xy-20261124-120000-abcdef")

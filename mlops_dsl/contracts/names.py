@@ -90,8 +90,18 @@ KUBERNETES_NAME = "a-z0-9-"
 
 
 def kubernetes_fit(*parts: str, kind: KubernetesKind = "object") -> str:
-    """A Kubernetes name of ``kind``: the parts joined with '-', fitted to the kind's limit."""
-    return fit(*parts, limit=KUBERNETES_LIMITS[kind], allowed=KUBERNETES_NAME)
+    """A Kubernetes name of ``kind``: the parts joined with '-', fitted to the kind's limit.
+
+    A shortened name keeps its last part, the object's role, whole after the hash
+    (``<platform>-<model, cut>-<hash>-canary``), so ``kubectl get`` still tells a
+    long model's stable server from its canary and its batch job.
+    """
+    limit = KUBERNETES_LIMITS[kind]
+    name = fit(*parts, limit=limit, allowed=KUBERNETES_NAME)
+    whole = "-".join(parts)
+    if name == whole or len(parts) < 2 or len(parts[-1]) > limit // 4 or not re.fullmatch(f"[{KUBERNETES_NAME}]+", whole):
+        return name
+    return _fit_between("", "-".join(parts[:-1]), f"-{parts[-1]}", limit=limit, key=whole)
 
 
 class KubernetesNames:
