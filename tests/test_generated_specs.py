@@ -1,16 +1,18 @@
 """The promise, tested by generation: a spec that validates deploys.
 
-Hypothesis builds platforms from the spec's own models (every field a model
-has, with long names, names that differ only where normalising would join
-them, edge numbers, crons Kubernetes or EventBridge refuse, many drift
-features) and, for a Kubernetes and an AWS environment each, asserts one of
+Hypothesis builds platforms in the shape of the spec's own models (names,
+numbers, durations and schedules of models, serving, training, monitors,
+retraining and the feature store; long names, names that differ only where
+normalising would join them, edge numbers, crons Kubernetes or EventBridge
+refuse, many drift features) and, for a Kubernetes and an AWS environment each, asserts one of
 two things:
 
 * the loader refuses it, every problem on one line with the field path it is
   about (what `mlops validate` prints, with exit code 2); or
 * every target's program, run under Pulumi's mocks, declares only what the
-  target accepts: Kubernetes objects valid against the API's OpenAPI schema,
-  names within each kind's limit (52 for CronJobs and StatefulSets) and
+  target accepts: Kubernetes objects valid against the API's OpenAPI schema
+  (custom resources against their CRDs, the rules passing promtool and the
+  routing amtool), names within each kind's limit (52 for CronJobs and StatefulSets) and
   unique per kind and namespace, label values within 63; AWS physical names
   within each service's limit (autonamed ones with Pulumi's suffix), unique per
   service, at most 10 metric queries per alarm; and every input strict JSON
@@ -29,18 +31,27 @@ import contextlib
 import json
 import math
 import re
+import shutil
 import string
+import subprocess
+import tempfile
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import kubernetes_validate
 import pytest
+import yaml
 from hypothesis import event, given, note
 from hypothesis import strategies as st
 
 from mlops_dsl.loading.loader import ResolvedSpec, resolve_data
 from mlops_dsl.review.mocks import MockRun, reveal, run_under_mocks
 from mlops_dsl.spec.problems import SpecError
+from tests.helpers.kubernetes import alertmanager_config_from, custom_results
+
+PROMTOOL = shutil.which("promtool") or "promtool"
+AMTOOL = shutil.which("amtool") or "amtool"
 
 pytestmark = pytest.mark.slow
 
@@ -322,6 +333,22 @@ def check_kubernetes(run: MockRun) -> None:
                 raise AssertionError(f"{kind} {name}: {error.message} at {'/'.join(map(str, error.path))}") from None
     duplicates = [key for key, count in seen.items() if count > 1]
     assert not duplicates, f"objects declared twice: {duplicates}"
+    check_monitoring_tools(manifests)
+
+
+def check_monitoring_tools(manifests: list[dict[str, Any]]) -> None:
+    """Custom resources against their CRD schemas; the alert rules with promtool; the routing with amtool."""
+    invalid = [r for r in custom_results(manifests) if not r["ok"]]
+    assert not invalid, invalid
+    [rule] = [m for m in manifests if m["kind"] == "PrometheusRule"]
+    [routing] = [m for m in manifests if m["kind"] == "AlertmanagerConfig"]
+    with tempfile.TemporaryDirectory() as scratch:
+        rules, config = Path(scratch) / "rules.yml", Path(scratch) / "alertmanager.yml"
+        rules.write_text(yaml.safe_dump(rule["spec"]))
+        config.write_text(yaml.safe_dump(alertmanager_config_from(routing, Path(scratch))))
+        for command in ([PROMTOOL, "check", "rules", str(rules)], [AMTOOL, "check-config", str(config)]):
+            result = subprocess.run(command, capture_output=True, text=True, timeout=60)
+            assert result.returncode == 0, result.stdout + result.stderr
 
 
 def physical_name(type_token: str, logical: str, inputs: dict[str, Any]) -> tuple[str, bool]:
