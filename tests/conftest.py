@@ -7,6 +7,7 @@ on its own (with the stack's problems) instead of breaking a whole module's coll
 from __future__ import annotations
 
 import functools
+import shutil
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -84,6 +85,17 @@ class StackRuns(Mapping[str, MockRun]):
 def project() -> Project:
     """This repository's Pulumi project."""
     return find_project(ROOT)
+
+
+@pytest.fixture
+def scratch_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of the project's layout with the churn spec (spec/platform.py) and no stacks yet, as the working directory."""
+    (tmp_path / "Pulumi.yaml").write_text((ROOT / "Pulumi.yaml").read_text())
+    (tmp_path / "stacks").mkdir()
+    (tmp_path / "spec").mkdir()
+    shutil.copy(ROOT / "examples/churn/platform.py", tmp_path / "spec/platform.py")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
 
 
 @pytest.fixture

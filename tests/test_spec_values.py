@@ -9,7 +9,6 @@ numbers, numbers for CPU) still load.
 from __future__ import annotations
 
 import json
-import shutil
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -300,17 +299,6 @@ def test_a_cron_is_kept_with_single_spaces() -> None:
 # --- the same values from a stack file ---------------------------------------------------
 
 
-@pytest.fixture
-def stack_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A copy of the project's layout with the churn spec and no stacks yet."""
-    (tmp_path / "Pulumi.yaml").write_text((ROOT / "Pulumi.yaml").read_text())
-    (tmp_path / "stacks").mkdir()
-    (tmp_path / "spec").mkdir()
-    shutil.copy(ROOT / "examples/churn/platform.py", tmp_path / "spec/platform.py")
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
-
 def validate_stack(project: Path, overrides: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, list[str]]:
     body = "config:\n  mlops:spec: spec/platform.py\n  mlops:environment: staging\n  mlops:overrides:\n" + overrides
     (project / "stacks" / "Pulumi.staging.yaml").write_text(body)
@@ -352,14 +340,14 @@ BLAME = "stacks/Pulumi.staging.yaml [staging]: "
     ],
 )
 def test_a_stack_file_value_is_refused_the_same_way(
-    stack_project: Path, capsys: pytest.CaptureFixture[str], yaml_line: str, line: str
+    scratch_project: Path, capsys: pytest.CaptureFixture[str], yaml_line: str, line: str
 ) -> None:
-    code, lines = validate_stack(stack_project, f"    {yaml_line}\n", capsys)
+    code, lines = validate_stack(scratch_project, f"    {yaml_line}\n", capsys)
     assert code == 2
     assert len(lines) == 1 and lines[0].startswith(BLAME + line), lines
 
 
-def test_a_stack_file_with_yaml_numbers_flags_and_durations_validates(stack_project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_stack_file_with_yaml_numbers_flags_and_durations_validates(scratch_project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     overrides = (
         "    models.churn.serving.replicas: 3\n"
         "    models.churn.serving.autoscaling: {min_replicas: 2, max_replicas: 8, metric: requests_per_second, target: 40}\n"
@@ -370,7 +358,7 @@ def test_a_stack_file_with_yaml_numbers_flags_and_durations_validates(stack_proj
         "    models.churn.training.schedule: '0 4 * * SUN'\n"
         "    models.churn.training.hyperparameters: {max_iter: 200, learning_rate: 0.05, early_stopping: true}\n"
     )
-    code, lines = validate_stack(stack_project, overrides, capsys)
+    code, lines = validate_stack(scratch_project, overrides, capsys)
     assert (code, lines) == (0, [])
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import jsonschema
@@ -27,17 +26,6 @@ def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, list[
 def in_project(monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(ROOT)
     return ROOT
-
-
-@pytest.fixture
-def scratch_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A copy of the project's layout with the churn spec, and no stacks yet."""
-    (tmp_path / "Pulumi.yaml").write_text((ROOT / "Pulumi.yaml").read_text())
-    (tmp_path / "stacks").mkdir()
-    (tmp_path / "spec").mkdir()
-    shutil.copy(ROOT / "examples/churn/platform.py", tmp_path / "spec/platform.py")
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
 
 
 def write_stack(project: Path, name: str, body: str) -> None:

@@ -476,16 +476,6 @@ def test_the_components_read_the_one_list() -> None:
         assert secret_config_names(spec) == sorted(config_secret_names(spec))
 
 
-@pytest.fixture
-def scratch_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    (tmp_path / "Pulumi.yaml").write_text((ROOT / "Pulumi.yaml").read_text())
-    (tmp_path / "stacks").mkdir()
-    (tmp_path / "spec").mkdir()
-    shutil.copy(ROOT / "examples/churn/platform.py", tmp_path / "spec/platform.py")
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
-
 @pytest.mark.parametrize("environment", ["dev", "staging"])
 def test_the_registry_database_password_in_plain_text_is_refused(
     scratch_project: Path, environment: str, capsys: pytest.CaptureFixture[str]
