@@ -198,3 +198,33 @@ def test_importing_feast_leaves_the_environment_services_inherit_alone() -> None
     env = {k: v for k, v in os.environ.items() if not k.startswith("PROMETHEUS_MULTIPROC")}
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_waiting_for_a_service_outlasts_an_answer_that_is_not_http(tmp_path: Path) -> None:
+    # A probe of a port in the ephemeral range can connect to itself and read its own request
+    # back ("GET /healthz HTTP/1.1" as the status line): not ready yet, not an internal error.
+    import socket
+    import threading
+
+    from mlops_dsl.local.layout import Service
+    from mlops_dsl.local.processes import Processes, Record
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    answers = [b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", b"HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok"]
+
+    def serve() -> None:
+        for answer in answers:
+            connection, _ = listener.accept()
+            with connection:
+                connection.recv(4096)
+                connection.sendall(answer)
+
+    threading.Thread(target=serve, daemon=True).start()
+    me = Path(f"/proc/{os.getpid()}/cmdline").read_bytes().split(b"\0")[0].decode()
+    record = Record("probe", os.getpid(), [me], port, f"http://127.0.0.1:{port}", str(tmp_path / "probe.log"), "now")
+    service = Service("probe", port, [me], f"http://127.0.0.1:{port}/healthz", f"http://127.0.0.1:{port}")
+    try:
+        Processes(tmp_path).wait_ready(service, record, timeout=10)  # returns once the second answer is a 200
+    finally:
+        listener.close()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import http.client
 import json
 import os
 import signal
@@ -115,7 +116,12 @@ class Processes:
             exited = child.poll() is not None if child is not None else not is_running(record)
             if exited:
                 raise ServiceFailedError(f"{service.name} exited while starting; the end of {record.log}:\n{tail(Path(record.log))}")
-            with contextlib.suppress(urllib.error.URLError, OSError), urllib.request.urlopen(service.health, timeout=2) as response:
+            # Not answering yet, or answering garbage: on a port in the ephemeral range a probe of a
+            # port nobody listens on yet can connect to itself and read its own request back.
+            with (
+                contextlib.suppress(urllib.error.URLError, OSError, http.client.HTTPException),
+                urllib.request.urlopen(service.health, timeout=2) as response,
+            ):
                 if response.status == 200:
                     return
             time.sleep(0.25)

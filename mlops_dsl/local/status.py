@@ -7,6 +7,7 @@ server for the version it serves, Prometheus for the alerts that fire).
 
 from __future__ import annotations
 
+import http.client
 import json
 import sqlite3
 import urllib.error
@@ -28,7 +29,7 @@ def _get_json(url: str, timeout: float = 3.0) -> Any | None:
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response:
             return json.loads(response.read())
-    except (urllib.error.URLError, OSError, ValueError):
+    except (urllib.error.URLError, OSError, ValueError, http.client.HTTPException):
         return None
 
 
