@@ -15,9 +15,8 @@ import pulumi_kubernetes as k8s
 
 from components.kubernetes.context import REGISTRY_PORT, TMP_VOLUME, Cluster, child, container, http_probe
 from components.kubernetes.workloads import single_replica_service
+from mlops_dsl.loading.stack import REGISTRY_DATABASE_PASSWORD as DATABASE_PASSWORD
 from mlops_dsl.spec.training import Resources
-
-DATABASE_PASSWORD = "registryDatabasePassword"
 
 
 @dataclass(frozen=True)

@@ -205,11 +205,6 @@ def target_secret_names(platform: Platform, target: Target) -> set[str]:
             assert_never(target)
 
 
-def secret_names(resolved: ResolvedSpec) -> set[str]:
-    """Every secret the resolved platform names (see :func:`spec_secret_names`)."""
-    return spec_secret_names(resolved.platform)
-
-
 def config_secret_names(resolved: ResolvedSpec) -> set[str]:
     """Every Pulumi config secret the resolved platform's target reads (see :func:`target_secret_names`)."""
     return target_secret_names(resolved.platform, resolved.target)
@@ -243,7 +238,7 @@ def load_stack(project: Project, stack: str, spec: Path | None = None) -> Resolv
             )
         )
     # What the spec names as secrets stays secret on every target, even one that does not read it.
-    for name in sorted((secret_names(resolved) | config_secret_names(resolved)) & config.plain):
+    for name in sorted((spec_secret_names(resolved.platform) | config_secret_names(resolved)) & config.plain):
         problems.append(
             Problem(
                 f"config.{project.name}:{name}",
