@@ -17,6 +17,7 @@ from components.kubernetes.retraining import RetrainingWebhook, RetrainingWebhoo
 from components.kubernetes.serving import ModelServing, ModelServingArgs
 from components.kubernetes.training import Training, TrainingArgs
 from components.secrets import required_secret
+from mlops_dsl.contracts.names import default_namespace
 from mlops_dsl.loading.loader import ResolvedSpec
 from mlops_dsl.loading.stack import config_secret_names
 from mlops_dsl.spec.environment import KubernetesTarget
@@ -41,7 +42,7 @@ class KubernetesPlatformArgs:
     @property
     def namespace(self) -> str:
         """The namespace the platform lives in: declared, or ``<platform>-<environment>``."""
-        return self.target.namespace or f"{self.spec.platform.name}-{self.spec.environment}"
+        return self.target.namespace or default_namespace(self.spec.platform.name, self.spec.environment)
 
 
 def secret_config_names(spec: ResolvedSpec) -> list[str]:

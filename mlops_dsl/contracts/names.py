@@ -104,6 +104,11 @@ def kubernetes_fit(*parts: str, kind: KubernetesKind = "object") -> str:
     return _fit_between("", "-".join(parts[:-1]), f"-{parts[-1]}", limit=limit, key=whole)
 
 
+def default_namespace(platform: str, environment: str) -> str:
+    """The namespace of an environment that declares none: ``<platform>-<environment>``, as written (validate refuses one over 63)."""
+    return f"{platform}-{environment}"
+
+
 class KubernetesNames:
     """Every object name of one platform in its namespace: ``<platform>-<role>``, fitted to the kind's limit.
 
@@ -208,8 +213,12 @@ def retraining_job_name(model: str, run_id: str) -> str:
     The end of the run id (its time and random part) is kept whole; a long model name gives way,
     with a hash of the model and the whole run id.
     """
-    suffix = re.sub(r"[^a-z0-9-]", "-", run_id.lower())[-20:].strip("-")
-    return _fit_between("", f"{model}-train", f"-{suffix}", limit=KUBERNETES_LIMITS["job"], key=f"{model}-train-{run_id}")
+    return _fit_between("", f"{model}-train", f"-{run_label(run_id)}", limit=KUBERNETES_LIMITS["job"], key=f"{model}-train-{run_id}")
+
+
+def run_label(run_id: str) -> str:
+    """The end of a run id (its time and random part) as a label value and a Job name suffix."""
+    return re.sub(r"[^a-z0-9-]", "-", run_id.lower())[-20:].strip("-")
 
 
 # --- AWS -------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import assert_never
 
-from mlops_dsl.contracts.names import AwsNames, KubernetesNames
+from mlops_dsl.contracts.names import AwsNames, KubernetesNames, default_namespace
 from mlops_dsl.spec.environment import AwsTarget, KubernetesTarget, LocalTarget
 from mlops_dsl.spec.monitoring import ModelQuality, Slack
 from mlops_dsl.spec.platform import Platform
@@ -81,7 +81,7 @@ def _collisions(derived: list[Derived], target: str) -> Iterator[Problem]:
 
 def namespace_of(platform: Platform, environment: str, target: KubernetesTarget) -> str:
     """The namespace an environment deploys to (the components' default: ``<platform>-<environment>``)."""
-    return target.namespace or f"{platform.name}-{environment}"
+    return target.namespace or default_namespace(platform.name, environment)
 
 
 def _shared_namespaces(platform: Platform, environment: str, target: KubernetesTarget) -> Iterator[Problem]:

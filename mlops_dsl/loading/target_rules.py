@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+from mlops_dsl.contracts.names import default_namespace
 from mlops_dsl.loading.aws_images import model_monitor_regions
 from mlops_dsl.loading.estimators import check_estimator, is_checked
 from mlops_dsl.loading.name_rules import check_names
@@ -52,7 +53,7 @@ def _kubernetes_namespace_fits(platform: Platform) -> Iterator[Problem]:
     for name, environment in platform.environments.items():
         target = environment.target
         if isinstance(target, KubernetesTarget) and target.namespace is None:
-            default = f"{platform.name}-{name}"
+            default = default_namespace(platform.name, name)
             if len(default) > 63:
                 yield Problem(
                     join_path("environments", name, "target", "namespace"),
@@ -257,8 +258,8 @@ _CRON_FIELDS: tuple[tuple[str, int, int, dict[str, int]], ...] = (
     ("month", 1, 12, {name: index + 1 for index, name in enumerate(_MONTHS)}),
     ("day of week", 0, 6, {name: index for index, name in enumerate(_WEEKDAYS)}),
 )
-_NUMBER = re.compile(r"^\+?[0-9]+$")  # Go's strconv.Atoi, less the minus sign the parser splits ranges on
-_EXTENSIONS = re.compile(r"^([0-9]*L|[0-9]*W|LW|[0-9]+#[0-9]+|H(\(.*\))?)$", re.I)
+_NUMBER = re.compile(r"\+?[0-9]+")  # Go's strconv.Atoi, less the minus sign the parser splits ranges on
+_EXTENSIONS = re.compile(r"([0-9]*L|[0-9]*W|LW|[0-9]+#[0-9]+|H(\(.*\))?)", re.I | re.ASCII)
 
 
 class _CronFieldError(ValueError):
@@ -268,9 +269,9 @@ class _CronFieldError(ValueError):
 def _cron_value(token: str, what: str, names: dict[str, int]) -> int:
     if token.lower() in names:
         return names[token.lower()]
-    if _NUMBER.match(token):
+    if _NUMBER.fullmatch(token):
         return int(token)
-    if _EXTENSIONS.match(token):
+    if _EXTENSIONS.fullmatch(token):
         raise _CronFieldError(f"{what} {token!r} uses a croniter extension (L, W, # or H) that Kubernetes does not read")
     raise _CronFieldError(f"{what} {token!r} is not a number" + (" or a three-letter name" if names else ""))
 

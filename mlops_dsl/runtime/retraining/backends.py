@@ -10,13 +10,12 @@ from __future__ import annotations
 import copy
 import json
 import os
-import re
 import subprocess
 from pathlib import Path
 from typing import Any
 
 from mlops_dsl.contracts.environment import MODEL_ENV, RESULT_URL_ENV, RUN_ID_ENV, TRIGGER_REASON_ENV
-from mlops_dsl.contracts.names import retraining_job_name
+from mlops_dsl.contracts.names import retraining_job_name, run_label
 from mlops_dsl.contracts.retraining import RunRequest, RunState, State
 
 
@@ -106,9 +105,8 @@ class KubernetesJobBackend:
     def job(self, request: RunRequest) -> dict[str, Any]:
         """The Job manifest for a run: the template, named and labelled for it, with the reason in its environment."""
         body = copy.deepcopy(self.templates[request.model])
-        suffix = re.sub(r"[^a-z0-9-]", "-", request.run_id.lower())[-20:].strip("-")
         body["metadata"]["name"] = retraining_job_name(request.model, request.run_id)
-        labels = {"mlops.dev/model": request.model, "mlops.dev/run-id": suffix}
+        labels = {"mlops.dev/model": request.model, "mlops.dev/run-id": run_label(request.run_id)}
         body["metadata"].setdefault("labels", {}).update(labels)
         pod = body["spec"]["template"]
         pod.setdefault("metadata", {}).setdefault("labels", {}).update(labels)
