@@ -21,7 +21,6 @@ trigger, which reads it to learn how the run ended.
 from __future__ import annotations
 
 import hashlib
-import importlib
 import json
 import math
 import os
@@ -36,6 +35,7 @@ import pandas as pd
 from sklearn import metrics as sk
 
 from mlops_dsl.contracts.environment import CODE_VERSION_ENV
+from mlops_dsl.loading.estimators import EstimatorNotFoundError, resolve_estimator
 from mlops_dsl.loading.loader import ResolvedSpec
 from mlops_dsl.runtime.baseline import Baseline, distribution
 from mlops_dsl.runtime.registry import CANARY, PRODUCTION, GateResult, Lineage, ModelRegistry
@@ -190,10 +190,10 @@ def split(frame: pd.DataFrame, model: Model) -> tuple[pd.DataFrame, pd.DataFrame
 
 def build_estimator(model: Model) -> Any:
     """Instantiate the spec's estimator class with its hyperparameters."""
-    module_name, _, class_name = model.training.estimator.rpartition(".")
+    class_name = model.training.estimator.rpartition(".")[2]
     try:
-        estimator_class = getattr(importlib.import_module(module_name), class_name)
-    except (ImportError, AttributeError) as error:
+        estimator_class = resolve_estimator(model.training.estimator)  # as validate resolved it
+    except EstimatorNotFoundError as error:
         raise ValueError(f"training.estimator {model.training.estimator!r} cannot be imported: {error}") from None
     params = dict(model.training.hyperparameters)
     if "random_state" in estimator_class().get_params() and "random_state" not in params:
