@@ -15,7 +15,6 @@ import argparse
 import contextlib
 import io
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +27,7 @@ from mlops_dsl.contracts.environment import TRIGGER_URL_ENV
 from mlops_dsl.contracts.retraining import RunRequest
 from mlops_dsl.loading.loader import load_platform
 from mlops_dsl.loading.stack import load_stack
-from mlops_dsl.local.layout import LocalPlatform
+from mlops_dsl.local.layout import LocalPlatform, python_command
 from mlops_dsl.review.mocks import kubernetes_manifests, reveal
 from mlops_dsl.runtime.retraining.backends import KubernetesJobBackend
 from mlops_dsl.runtime.services import local_trainer_command
@@ -255,7 +254,7 @@ def local_platforms(tmp_path: Path) -> list[LocalPlatform]:
 
 
 def test_every_local_process_runs_a_command_line_the_cli_parses(tmp_path: Path) -> None:
-    mlops = [sys.executable, "-m", "mlops_dsl"]
+    mlops = python_command()  # python -P -m mlops_dsl
     platforms = local_platforms(tmp_path)
     assert platforms
     for local in platforms:

@@ -349,35 +349,42 @@ def test_a_kwargs_estimator_takes_any_hyperparameter() -> None:
 
 
 @pytest.mark.parametrize(
-    ("target", "entrypoint", "image", "checked"),
+    ("target", "image", "checked"),
     [
-        (LocalTarget(), BUILT_IN_TRAINER, None, True),
-        (LocalTarget(), "team.train", "registry.example.com/train:1", True),  # the local target always runs the built-in trainer
-        (KubernetesTarget(), BUILT_IN_TRAINER, None, True),
-        (KubernetesTarget(), "team.train", None, False),
-        (KubernetesTarget(), BUILT_IN_TRAINER, "registry.example.com/train:1", False),
-        (AwsTarget(region="eu-west-1"), BUILT_IN_TRAINER, None, True),
-        (AwsTarget(region="eu-west-1"), "team.train", None, True),  # SageMaker runs `mlops sagemaker train`
-        (AwsTarget(region="eu-west-1"), BUILT_IN_TRAINER, "1.dkr.ecr.eu-west-1.amazonaws.com/t:1", False),
+        (LocalTarget(), None, True),
+        (LocalTarget(), "registry.example.com/train:1", True),  # the local target runs here, whatever the image
+        (KubernetesTarget(), None, True),
+        (KubernetesTarget(), "registry.example.com/train:1", False),  # a custom image holds its own packages
+        (AwsTarget(region="eu-west-1"), None, True),
+        (AwsTarget(region="eu-west-1"), "1.dkr.ecr.eu-west-1.amazonaws.com/t:1", False),
     ],
 )
+@pytest.mark.parametrize("entrypoint", [BUILT_IN_TRAINER, "team.train"])
 def test_where_the_estimator_is_checked(target: Any, entrypoint: str, image: str | None, checked: bool) -> None:
+    # Every target runs the built-in trainer, which calls a custom training function itself.
     churn = resolve()["dev"].platform.model("churn")
     assert churn is not None
     model = churn.model_copy(update={"training": churn.training.model_copy(update={"entrypoint": entrypoint, "image": image})})
     assert is_checked(model, target) is checked
 
 
-def test_a_custom_entrypoint_on_kubernetes_skips_the_check() -> None:
-    change = {"models.churn.training.estimator": "team.models.Booster", "models.churn.training.entrypoint": "team.train"}
-    assert problems(change, environment="dev") == []
-    found = problems(change)
-    assert {(p.path, p.environment) for p in found} == {("models.churn.training.estimator", "prod")}
+def test_a_training_function_that_is_nowhere_is_refused_in_every_target() -> None:
+    found = problems({"models.churn.training.entrypoint": "team_nowhere.train.fit"})
+    assert {(p.path, p.environment) for p in found} == {("models.churn.training.entrypoint", "")}
+    assert "no module named 'team_nowhere'" in found[0].message
+
+
+def test_the_built_in_trainer_needs_an_estimator() -> None:
+    found = problems({"models.churn.training.estimator": None})
+    assert messages(found) == {
+        "models.churn.training.estimator": "got None; allowed: an importable estimator class, "
+        "required unless training.entrypoint names a training function"
+    }
 
 
 TEAM_MODULE = '''
 class TunedBooster:
-    """A team's own estimator, beside the spec."""
+    """A team's own estimator, in the platform's code."""
 
     def __init__(self, depth: int = 3, rate: float = 0.1) -> None:
         self.depth, self.rate = depth, rate
@@ -387,16 +394,29 @@ class TunedBooster:
 
     def fit(self, x, y):
         return self
+
+
+def build(depth: int = 3):
+    """A factory: what a team writes to return a Pipeline."""
+    return TunedBooster(depth=depth)
+
+
+def fit(context):
+    return TunedBooster().fit(context.x, context.y)
+
+
+def fit_nothing():
+    return None
 '''
 
 
 @pytest.fixture
 def team_spec(tmp_path: Path) -> Path:
-    """The corpus platform as a spec file beside a team package (``team_<test>/boosting.py``)."""
+    """The corpus platform as a spec file whose code folder ``src/`` holds a team package (``team_<test>/boosting.py``)."""
     # A package name of its own per test: an imported package stays in sys.modules, with its first folder.
     name = "team_" + "".join(c if c.isalnum() else "_" for c in tmp_path.name)
-    package = tmp_path / name
-    package.mkdir()
+    package = tmp_path / "src" / name
+    package.mkdir(parents=True)
     (package / "__init__.py").write_text("")
     (package / "boosting.py").write_text(TEAM_MODULE)
     shutil.copy(ROOT / "tests/corpus/_base.py", tmp_path / "_base.py")
@@ -409,17 +429,51 @@ def team_spec(tmp_path: Path) -> Path:
             from _base import build_platform, model, training
 
             estimator = os.environ.get("TEAM_ESTIMATOR", "PACKAGE.boosting.TunedBooster").replace("PACKAGE", {name!r})
+            entrypoint = os.environ.get("TEAM_ENTRYPOINT", "mlops_dsl.trainer").replace("PACKAGE", {name!r})
             hyperparameters = {{"depth": 5}} if "TEAM_TYPO" not in os.environ else {{"dept": 5}}
-            platform = build_platform(models=[model(training=training(estimator=estimator, hyperparameters=hyperparameters))])
+            code = os.environ.get("TEAM_CODE", "src") or None
+            platform = build_platform(
+                code=code,
+                models=[model(training=training(estimator=estimator, entrypoint=entrypoint, hyperparameters=hyperparameters))],
+            )
             """
         )
     )
     return spec
 
 
-def test_a_team_estimator_beside_the_spec_is_found(team_spec: Path) -> None:
+def test_a_team_estimator_in_the_code_folder_is_found(team_spec: Path) -> None:
     resolved = load_platform(team_spec)
     assert set(resolved) == {"dev", "prod"}
+    assert resolved["dev"].code_dir == team_spec.parent / "src"
+
+
+def test_a_team_estimator_factory_and_training_function(team_spec: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TEAM_ESTIMATOR", "PACKAGE.boosting.build")
+    monkeypatch.setenv("TEAM_ENTRYPOINT", "PACKAGE.boosting.fit")
+    assert set(load_platform(team_spec)) == {"dev", "prod"}
+
+
+def test_a_training_function_that_takes_no_context(team_spec: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any) -> None:
+    monkeypatch.setenv("TEAM_ENTRYPOINT", "PACKAGE.boosting.fit_nothing")
+    assert main(["validate", str(team_spec)]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1
+    assert ": models.churn.training.entrypoint: " in err[0] and "must take one argument (the TrainingContext)" in err[0]
+
+
+def test_a_team_module_beside_the_spec_but_outside_the_code(team_spec: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any) -> None:
+    # The first training would find it (run from the spec's folder); no retraining run, Job or pipeline step would.
+    (package,) = (team_spec.parent / "src").glob("team_*")
+    package.rename(team_spec.parent / package.name)
+    monkeypatch.setenv("TEAM_CODE", "")
+    assert main(["validate", str(team_spec)]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1
+    assert (
+        f": models.churn.training.estimator: {package.name!r} is beside the spec but not part of the platform's code, so no target "
+        "ships it (declare Platform(code=...) naming the folder that holds it)"
+    ) in err[0]
 
 
 def test_a_team_estimator_with_a_misspelled_parameter(team_spec: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any) -> None:
@@ -436,18 +490,68 @@ def test_a_team_module_that_is_nowhere(team_spec: Path, monkeypatch: pytest.Monk
     assert len(err) == 1
     assert (
         ": models.churn.training.estimator: no module named 'team_models_nowhere' "
-        f"(tried the installed packages and the spec's folder {team_spec.parent}); "
+        f"(tried the installed packages and the platform's code {team_spec.parent / 'src'}); "
         "got 'team_models_nowhere.boosting.TunedBooster'; allowed: an importable estimator class"
     ) in err[0]
 
 
 def test_a_team_module_that_fails_to_import(team_spec: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any) -> None:
-    (package,) = team_spec.parent.glob("team_*")
+    (package,) = (team_spec.parent / "src").glob("team_*")
     (package / "broken.py").write_text("import a_dependency_nobody_installed\n")
     monkeypatch.setenv("TEAM_ESTIMATOR", "PACKAGE.broken.Thing")
     assert main(["validate", str(team_spec)]) == 2
     err = capsys.readouterr().err
     assert f"importing '{package.name}.broken' failed: No module named 'a_dependency_nobody_installed'" in err
+
+
+@pytest.mark.parametrize(
+    ("file", "reason"),
+    [
+        ("platform.py", "platform.py would be hidden by Python's standard library module 'platform'"),
+        ("json/__init__.py", "json/ would be hidden by Python's standard library module 'json'"),
+        ("numpy.py", "numpy.py would be hidden by the installed module 'numpy'"),
+    ],
+)
+def test_a_code_module_named_like_another_is_refused(team_spec: Path, file: str, reason: str, capsys: Any) -> None:
+    path = team_spec.parent / "src" / file
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("VALUE = 1\n")
+    assert main(["validate", str(team_spec)]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1, err
+    assert f": code: {reason}; got '{file.partition('/')[0] + ('/' if '/' in file else '')}'" in err[0]
+
+
+def test_the_spec_file_itself_may_be_called_platform_py_inside_its_code(team_spec: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The spec is loaded by its path, never imported by name, so it hides nothing.
+    monkeypatch.setenv("TEAM_CODE", ".")
+    monkeypatch.setenv("TEAM_ESTIMATOR", "src.PACKAGE.boosting.TunedBooster")
+    (team_spec.parent / "src" / "__init__.py").write_text("")
+    assert set(load_platform(team_spec)) == {"dev", "prod"}
+
+
+@pytest.mark.parametrize(
+    ("code", "reason"),
+    [
+        ("missing", "no folder"),
+        ("/abs/src", "allowed: a folder relative to the spec file"),
+        ("src/.hidden", "allowed: a folder relative to the spec file"),
+    ],
+)
+def test_a_code_folder_that_is_not_there(team_spec: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any, code: str, reason: str) -> None:
+    monkeypatch.setenv("TEAM_CODE", code)
+    assert main(["validate", str(team_spec)]) == 2
+    err = capsys.readouterr().err
+    assert ": code: " in err and reason in err
+
+
+def test_code_too_big_for_a_config_map_is_refused_on_kubernetes_only(team_spec: Path, capsys: Any) -> None:
+    (team_spec.parent / "src" / "weights.bin").write_bytes(b"\0" * 1_200_000)
+    assert main(["validate", str(team_spec)]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1
+    assert "[dev]: code: 5 files hold 1,2" not in err[0]  # the count is of the code's files
+    assert "[dev]: code: " in err[0] and "at most 1,000,000 bytes of code on Kubernetes" in err[0]
 
 
 def test_the_check_needs_no_spec_folder() -> None:

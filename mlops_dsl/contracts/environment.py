@@ -35,6 +35,8 @@ WEBHOOK_SECRET_FILE_ENV = "MLOPS_WEBHOOK_SECRET_FILE"
 """A file holding the retraining webhook's secret (a mounted Secret); read before ``MLOPS_WEBHOOK_SECRET``."""
 CODE_VERSION_ENV = "MLOPS_CODE_VERSION"
 """The code version recorded in a trained version's lineage (the runtime image sets it when built)."""
+CODE_DIR_ENV = "MLOPS_CODE_DIR"
+"""Where the team's code (``Platform.code``) is: a folder, or a ``.zip`` of one (:mod:`mlops_dsl.contracts.code`)."""
 
 NAMES = frozenset(
     {
@@ -51,6 +53,7 @@ NAMES = frozenset(
         WEBHOOK_SECRET_ENV,
         WEBHOOK_SECRET_FILE_ENV,
         CODE_VERSION_ENV,
+        CODE_DIR_ENV,
     }
 )
 """Every name above."""

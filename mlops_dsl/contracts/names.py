@@ -104,6 +104,23 @@ def kubernetes_fit(*parts: str, kind: KubernetesKind = "object") -> str:
     return _fit_between("", "-".join(parts[:-1]), f"-{parts[-1]}", limit=limit, key=whole)
 
 
+CONFIG_MAP_KEY_LIMIT = 253
+"""The longest key a ConfigMap holds (a DNS-1123 subdomain's length)."""
+CONFIG_MAP_KEY_CHARACTERS = "-._a-zA-Z0-9"
+"""The characters of a ConfigMap key ('/' is not one of them)."""
+
+
+def config_map_key(relative: str) -> str:
+    """The ConfigMap key of a file at ``relative`` (a POSIX path): the path, each other character as '_', '-' and its hash.
+
+    A key cannot hold '/', so a pod's volume maps each key back to the path (``configMap.items``).
+    The hash of the whole path keeps ``a/b.py`` and ``a_b.py`` apart, and a shortened long path
+    unique, within the 253 characters of a key.
+    """
+    safe = re.sub(f"[^{CONFIG_MAP_KEY_CHARACTERS}]", "_", relative)
+    return f"{safe[: CONFIG_MAP_KEY_LIMIT - HASH_LENGTH - 1]}-{digest(relative)}"
+
+
 def default_namespace(platform: str, environment: str) -> str:
     """The namespace of an environment that declares none: ``<platform>-<environment>``, as written (validate refuses one over 63)."""
     return f"{platform}-{environment}"
@@ -164,6 +181,13 @@ class KubernetesNames:
     def jobs(self) -> str:
         """The ConfigMap of training Job templates."""
         return self._name("jobs")
+
+    def code(self, content_hash: str) -> str:
+        """The ConfigMap of the team's code, one per content: ``<platform>-code-<10 hex of its hash>``.
+
+        New code is a new ConfigMap (they are immutable), whose new name in every pod template rolls the pods.
+        """
+        return self._name("code", content_hash.removeprefix("sha256:")[:10])
 
     def retraining(self) -> str:
         """The retraining webhook: its ServiceAccount, Role, RoleBinding, Deployment, Service and ServiceMonitor."""

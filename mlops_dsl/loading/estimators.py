@@ -1,23 +1,25 @@
-"""The estimator a model trains with, checked without training: importable, a class, taking its hyperparameters.
+"""The estimator and training function a model trains with, checked without training.
 
 The built-in trainer (:func:`mlops_dsl.runtime.trainer.build_estimator`) imports
-``training.estimator`` as ``module.Class``, builds it once without arguments to
-read its parameters, then with the spec's hyperparameters. A misspelled class or
-parameter would pass validate and plan and fail only in the training run; this
-check finds it when the spec is loaded.
+``training.estimator`` as ``module.Class`` (or ``module.factory``), builds it once
+without arguments to read its parameters, then with the spec's hyperparameters;
+a custom ``training.entrypoint`` is a function it calls instead. A misspelled class,
+function or parameter would pass validate and plan and fail only in the training
+run; this check finds it when the spec is loaded.
 
-The estimator's module is imported here, by name, at check time (never statically:
-the loading layer does not depend on scikit-learn or the team's code). A team's own
-module next to the spec file is found with the spec's folder on ``sys.path``, as
-the loader imports the spec itself. A custom entrypoint resolves the estimator
-itself, and a custom image may hold modules this process cannot see, so neither
-is checked.
+Modules are imported here, by name, at check time (never statically: the loading
+layer does not depend on scikit-learn or the team's code), from the installed
+packages and the platform's code folder (``Platform.code``), which every target
+ships. A module found only beside the spec file is refused with the fix: no
+target but this machine would have it. A custom image may hold modules this
+process cannot see, so a model trained in one is not checked.
 """
 
 from __future__ import annotations
 
 import difflib
 import importlib
+import importlib.machinery
 import inspect
 import pkgutil
 import sys
@@ -29,7 +31,6 @@ from typing import Any, assert_never
 from mlops_dsl.spec.environment import AwsTarget, KubernetesTarget, LocalTarget, Target
 from mlops_dsl.spec.platform import Model
 from mlops_dsl.spec.problems import Problem, got_allowed, join_path, one_of
-from mlops_dsl.spec.training import BUILT_IN_TRAINER
 
 ESTIMATOR_RULE = "an importable estimator class"
 
@@ -62,40 +63,70 @@ def _attempt(module_name: str) -> ModuleType | ModuleNotFoundError:
         raise EstimatorNotFoundError(f"importing {module_name!r} failed: {type(error).__name__}: {error}") from None
 
 
-def _import(module_name: str, spec_dir: Path | None) -> ModuleType:
-    """Import ``module_name``; when it is missing, again with the spec's folder on ``sys.path``."""
+def _found_with(module_name: str, folder: Path) -> ModuleType | ModuleNotFoundError:
+    """:func:`_attempt` with ``folder`` appended to ``sys.path`` (as the runtime appends the code), removed after."""
+    entry = str(folder.resolve())
+    added = entry not in sys.path
+    if added:
+        sys.path.append(entry)
+    importlib.invalidate_caches()
+    try:
+        return _attempt(module_name)
+    finally:
+        if added:
+            sys.path.remove(entry)
+
+
+def _import(module_name: str, code_dir: Path | None, spec_dir: Path | None) -> ModuleType:
+    """Import ``module_name`` from the installed packages, else from the platform's code folder."""
     found = _attempt(module_name)
     tried = "the installed packages"
-    if isinstance(found, ModuleNotFoundError) and spec_dir is not None and spec_dir.is_dir():
-        folder = str(spec_dir.resolve())
-        tried += f" and the spec's folder {spec_dir}"
-        # Appended, not prepended, as the loader does for the spec itself; removed again after.
-        added = folder not in sys.path
-        if added:
-            sys.path.append(folder)
-        importlib.invalidate_caches()
-        try:
-            found = _attempt(module_name)
-        finally:
-            if added:
-                sys.path.remove(folder)
+    if isinstance(found, ModuleNotFoundError) and code_dir is not None and code_dir.is_dir():
+        tried += f" and the platform's code {code_dir}"
+        found = _found_with(module_name, code_dir)
     if isinstance(found, ModuleType):
         return found
     missing = found.name or module_name
     parent, _, leaf = missing.rpartition(".")
     if parent in sys.modules:
         raise EstimatorNotFoundError(f"{parent} has no module {leaf!r}{_suggestion(leaf, _submodules(parent))}")
+    if code_dir is None and spec_dir is not None and spec_dir.is_dir():
+        beside = importlib.machinery.PathFinder.find_spec(missing.partition(".")[0], [str(spec_dir.resolve())])
+        if beside is not None:
+            raise EstimatorNotFoundError(
+                f"{missing.partition('.')[0]!r} is beside the spec but not part of the platform's code, so no target ships it "
+                "(declare Platform(code=...) naming the folder that holds it)"
+            )
     raise EstimatorNotFoundError(f"no module named {missing!r} (tried {tried})")
 
 
-def resolve_estimator(path: str, spec_dir: Path | None = None) -> Any:
-    """The class (or factory) a dotted ``module.Class`` path names; raises :class:`EstimatorNotFoundError`."""
+def _resolve(path: str, code_dir: Path | None, spec_dir: Path | None) -> Any:
     module_name, _, attribute = path.rpartition(".")
-    module = _import(module_name, spec_dir)
+    module = _import(module_name, code_dir, spec_dir)
     if not hasattr(module, attribute):
         public = [name for name in dir(module) if not name.startswith("_")]
         raise EstimatorNotFoundError(f"{module_name} has no {attribute!r}{_suggestion(attribute, public)}")
-    found = getattr(module, attribute)
+    return getattr(module, attribute)
+
+
+def resolve_entrypoint(path: str, code_dir: Path | None = None, spec_dir: Path | None = None) -> Any:
+    """The training function a dotted ``module.function`` path names; raises :class:`EstimatorNotFoundError`."""
+    found = _resolve(path, code_dir, spec_dir)
+    if inspect.isclass(found) or not callable(found):
+        raise EstimatorNotFoundError(f"{path} is a {type(found).__name__}, not a function")
+    try:
+        inspect.signature(found).bind(object())
+    except TypeError:
+        raise EstimatorNotFoundError(f"{path} must take one argument (the TrainingContext)") from None
+    except ValueError:
+        pass  # a builtin without a signature: called and seen
+    return found
+
+
+def resolve_estimator(path: str, code_dir: Path | None = None, spec_dir: Path | None = None) -> Any:
+    """The class (or factory) a dotted ``module.Class`` path names; raises :class:`EstimatorNotFoundError`."""
+    found = _resolve(path, code_dir, spec_dir)
+    attribute = path.rpartition(".")[2]
     if not callable(found):
         raise EstimatorNotFoundError(f"{path} is a {type(found).__name__}, not a class")
     if inspect.isclass(found):
@@ -129,27 +160,39 @@ def _required(estimator: Any) -> list[str]:
 def is_checked(model: Model, target: Target) -> bool:
     """Whether the built-in trainer resolves this model's estimator where this process can see what it imports.
 
-    Locally the trainer runs here. On Kubernetes a custom entrypoint trains instead, and on Kubernetes and
-    AWS a custom image holds its own packages; the platform's image is built from this project.
+    Every target runs the built-in trainer with the platform's code; on Kubernetes and AWS a custom
+    training image holds its own packages instead.
     """
-    training = model.training
     match target:
         case LocalTarget():
             return True
-        case KubernetesTarget():
-            return training.entrypoint == BUILT_IN_TRAINER and training.image is None
-        case AwsTarget():  # the SageMaker training step always runs the built-in trainer (mlops sagemaker train)
-            return training.image is None
+        case KubernetesTarget() | AwsTarget():
+            return model.training.image is None
         case _:
             assert_never(target)
 
 
-def check_estimator(model: Model, base: str, spec_dir: Path | None = None) -> Iterator[Problem]:
-    """Problems with ``model``'s estimator and hyperparameters, at ``base`` (``models.<name>``)."""
+ENTRYPOINT_ALLOWED = "a function of the installed packages or of the platform's code, taking the TrainingContext"
+
+
+def check_estimator(model: Model, base: str, code_dir: Path | None = None, spec_dir: Path | None = None) -> Iterator[Problem]:
+    """Problems with ``model``'s estimator, training function and hyperparameters, at ``base`` (``models.<name>``)."""
     training = model.training
+    if training.custom:
+        try:
+            resolve_entrypoint(training.entrypoint, code_dir, spec_dir)
+        except EstimatorNotFoundError as error:
+            yield Problem(join_path(base, "training.entrypoint"), got_allowed(training.entrypoint, ENTRYPOINT_ALLOWED, str(error)))
+    if training.estimator is None:
+        if not training.custom:
+            yield Problem(
+                join_path(base, "training.estimator"),
+                got_allowed(None, f"{ESTIMATOR_RULE}, required unless training.entrypoint names a training function"),
+            )
+        return
     path = join_path(base, "training.estimator")
     try:
-        estimator = resolve_estimator(training.estimator, spec_dir)
+        estimator = resolve_estimator(training.estimator, code_dir, spec_dir)
     except EstimatorNotFoundError as error:
         yield Problem(path, got_allowed(training.estimator, ESTIMATOR_RULE, str(error)))
         return

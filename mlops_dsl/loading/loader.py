@@ -45,6 +45,8 @@ class ResolvedSpec:
     source: Path
     environment: str
     platform: Platform
+    origin: Path | None = None
+    """The spec file, absolute, when one was loaded (not resolved JSON): what ``Platform.code`` is relative to."""
 
     @property
     def settings(self) -> Environment:
@@ -55,6 +57,17 @@ class ResolvedSpec:
     def target(self) -> Target:
         """Where this environment deploys."""
         return self.settings.target
+
+    @property
+    def code_dir(self) -> Path | None:
+        """The team's code folder (``Platform.code``, relative to the spec file), where a spec file was loaded.
+
+        None when the platform names no code, or when it was loaded from resolved JSON: a deployed service
+        finds the code where its target put it (``MLOPS_CODE_DIR``, :mod:`mlops_dsl.contracts.code`).
+        """
+        if self.platform.code is None or self.origin is None:
+            return None
+        return Path(os.path.normpath(self.origin.parent / self.platform.code))
 
     @property
     def stage(self) -> Stage:
@@ -198,7 +211,9 @@ def _environments(data: dict[str, Any], shown: str) -> dict[str, Environment]:
     return environments
 
 
-def _resolve(data: dict[str, Any], environment: str, shown: str, stack: StackOverrides | None) -> tuple[ResolvedSpec | None, list[Problem]]:
+def _resolve(
+    data: dict[str, Any], environment: str, shown: str, stack: StackOverrides | None, origin: Path | None
+) -> tuple[ResolvedSpec | None, list[Problem]]:
     own = data["environments"][environment].get("overrides", {}) if "environments" in data else {}
     overlay = apply_overrides(data, own, origin=f"environments.{environment}.overrides", source=shown)
     problems = list(overlay.problems)
@@ -219,14 +234,14 @@ def _resolve(data: dict[str, Any], environment: str, shown: str, stack: StackOve
     problems += _attribute(
         [
             Problem(p.path, p.message, source=shown)
-            for p in check_platform(platform, environment) + check_target(platform, environment, Path(shown))
+            for p in check_platform(platform, environment) + check_target(platform, environment, origin or Path(shown))
         ],
         stack,
         stack_written,
     )
     if problems:
         return None, problems
-    return ResolvedSpec(Path(shown), environment, platform), []
+    return ResolvedSpec(Path(shown), environment, platform, origin), []
 
 
 def _attribute(problems: list[Problem], stack: StackOverrides | None, written: list[str]) -> list[Problem]:
@@ -253,11 +268,13 @@ def load_platform(
     path = Path(path)
     if path.suffix == ".json":
         data = read_json_spec(path)
-    else:
-        declaration = import_declaration(path)
-        check_nesting(declaration, source=display_path(path), declared=True)  # to_data recurses
-        data = to_data(declaration)
-    return resolve_data(data, source=display_path(path), environment=environment, stack=stack)
+        return resolve_data(data, source=display_path(path), environment=environment, stack=stack)
+    declaration = import_declaration(path)
+    check_nesting(declaration, source=display_path(path), declared=True)  # to_data recurses
+    data = to_data(declaration)
+    origin = Path(os.path.abspath(path))
+    resolved = resolve_data(data, source=display_path(path), environment=environment, stack=stack, origin=origin)
+    return resolved
 
 
 def read_json_spec(path: Path) -> dict[str, Any]:
@@ -297,6 +314,7 @@ def resolve_data(
     source: str,
     environment: str | None = None,
     stack: StackOverrides | None = None,
+    origin: Path | None = None,
 ) -> dict[str, ResolvedSpec]:
     """Resolve a platform given as plain data (see :func:`load_platform`).
 
@@ -309,14 +327,14 @@ def resolve_data(
     environments = _environments(data, source)
     if environment is not None and environment not in environments:
         where = stack.source if stack is not None else source
-        origin = stack.environment_origin if stack is not None else "environment"
+        field = stack.environment_origin if stack is not None else "environment"
         allowed = f"an environment of the spec: {one_of(set(environments))}"
-        raise SpecError([Problem(origin, got_allowed(environment, allowed, "no such environment"), source=where)])
+        raise SpecError([Problem(field, got_allowed(environment, allowed, "no such environment"), source=where)])
     chosen = [environment] if environment is not None else list(environments)
     resolved: dict[str, ResolvedSpec] = {}
     found: dict[str, list[Problem]] = {}
     for name in chosen:
-        result, problems = _resolve(data, name, source, stack)
+        result, problems = _resolve(data, name, source, stack, origin)
         if result is not None:
             resolved[name] = result
         found[name] = problems

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from mlops_dsl.contracts.names import default_namespace
 from mlops_dsl.loading.aws_images import model_monitor_regions
+from mlops_dsl.loading.code_rules import check_code, code_folder
 from mlops_dsl.loading.estimators import check_estimator, is_checked
 from mlops_dsl.loading.name_rules import check_names
 from mlops_dsl.spec.environment import AwsTarget, KubernetesTarget
@@ -31,17 +32,20 @@ GPU_INSTANCE_FAMILIES = ("ml.p", "ml.g", "ml.trn", "ml.inf")
 def check_target(platform: Platform, environment: str, source: Path | None = None) -> list[Problem]:
     """Every problem the target of ``environment`` would refuse in ``platform``.
 
-    ``source`` is the spec file, whose folder may hold the team's own estimator modules.
+    ``source`` is the spec file, which ``Platform.code`` (the team's modules) is relative to.
     """
     problems = list(_kubernetes_namespace_fits(platform))
     target = platform.environments[environment].target
-    spec_dir = source.parent if source is not None and source.is_file() else None
+    spec_file = source if source is not None and source.is_file() else None
+    problems.extend(check_code(platform, environment, spec_file))
+    code_dir = code_folder(platform, spec_file)
+    spec_dir = spec_file.resolve().parent if spec_file is not None else None
     for model in platform.models:
         base = join_path("models", model.name)
         problems.extend(_aws_instances_fit(platform, model, base, environment))
         problems.extend(_aws_alarms_fit(model, base, environment, platform))
         if is_checked(model, target):
-            problems.extend(check_estimator(model, base, spec_dir))
+            problems.extend(check_estimator(model, base, code_dir, spec_dir))
     problems.extend(_target_can_deliver(platform, environment))
     problems.extend(_aws_platform_fits(platform, environment))
     problems.extend(_kubernetes_schedules_fit(platform, environment))

@@ -16,7 +16,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mlops_dsl.contracts.environment import WEBHOOK_SECRET_FILE_ENV
+from mlops_dsl.contracts.environment import CODE_DIR_ENV, WEBHOOK_SECRET_FILE_ENV
 from mlops_dsl.loading.loader import ResolvedSpec
 from mlops_dsl.runtime.state import StatePaths
 from mlops_dsl.spec.environment import LocalTarget
@@ -45,6 +45,12 @@ class Service:
     url: str
     """Where a person (or a client) reaches it."""
     env: dict[str, str] = field(default_factory=dict)
+
+
+def python_command() -> list[str]:
+    """``python -P -m mlops_dsl``: ``-P`` keeps the working directory off ``sys.path``, so a file there named
+    like a standard-library module (a spec called platform.py) is never imported in its place."""
+    return [sys.executable, "-P", "-m", "mlops_dsl"]
 
 
 def secret_env_name(secret: str) -> str:
@@ -114,6 +120,15 @@ class LocalPlatform:
         return self.paths.root / "secrets"
 
     @property
+    def code_dir(self) -> Path:
+        """The snapshot of the team's code (``Platform.code``) every run and service imports from."""
+        return self.paths.root / "code"
+
+    def runtime_env(self) -> dict[str, str]:
+        """The environment every runtime process of the platform gets (the trigger passes it on to its runs)."""
+        return {CODE_DIR_ENV: str(self.code_dir)} if self.spec.platform.code is not None else {}
+
+    @property
     def logs_dir(self) -> Path:
         return self.paths.root / "logs"
 
@@ -142,7 +157,7 @@ class LocalPlatform:
         host = self.target.host
         server_host = "0.0.0.0" if any(m.serving.public for m in self.spec.platform.models) else host
         common = ["--spec", str(self.spec_file), "--env", self.spec.environment, "--state-dir", str(self.paths.root)]
-        mlops = [sys.executable, "-m", "mlops_dsl"]
+        mlops = python_command()
         prometheus, alertmanager = self.url("prometheus"), self.url("alertmanager")
         server = self.url("model-server")
         return [
@@ -152,6 +167,7 @@ class LocalPlatform:
                 [*mlops, "serve", *common, "--host", server_host, "--port", str(self.port("model-server")), "--poll-interval", "1"],
                 f"{server}/v2/health/ready",
                 self.link("model-server"),
+                env=self.runtime_env(),
             ),
             Service(
                 "retraining-trigger",
@@ -159,7 +175,7 @@ class LocalPlatform:
                 [*mlops, "trigger", *common, "--host", host, "--port", str(self.port("retraining-trigger")), "--interval", "2"],
                 f"{self.url('retraining-trigger')}/healthz",
                 self.link("retraining-trigger"),
-                env={WEBHOOK_SECRET_FILE_ENV: str(self.token_file)},
+                env={**self.runtime_env(), WEBHOOK_SECRET_FILE_ENV: str(self.token_file)},
             ),
             Service(
                 "alertmanager",
@@ -207,5 +223,6 @@ class LocalPlatform:
                 ],
                 f"{self.url('drift-monitor')}/healthz",
                 self.link("drift-monitor"),
+                env=self.runtime_env(),
             ),
         ]

@@ -146,6 +146,12 @@ def _ago(stamp: str | None) -> str:
     return f"{seconds / 3600:.1f}h ago"
 
 
+def _one_line(text: str | None, width: int = 200) -> str:
+    """A failure's reason on one line: the first line, shortened."""
+    first = (text or "no reason recorded; see the run's log under runs/").strip().splitlines()[0]
+    return first if len(first) <= width else first[: width - 3] + "..."
+
+
 def render(status: dict[str, Any]) -> str:
     """The status as text, for a terminal."""
     lines = [f"{status['platform']} ({status['environment']}), state in {status['state_dir']}", "", "Services"]
@@ -168,6 +174,8 @@ def render(status: dict[str, Any]) -> str:
             outcome = run["outcome"] or run["status"]
             made = f" -> v{run['version']}" if run.get("version") else ""
             lines.append(f"    {run['id']:<34} {run['status']:<10} {outcome}{made:<8} {_ago(run['started_at']):>8}  {run['reason']}")
+            if run["status"] == "failed":
+                lines.append(f"      why: {_one_line(run.get('detail'))}")
     alerts = status["alerts"]
     lines += [
         "",

@@ -19,19 +19,22 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import json
+import os
 import subprocess
-import sys
 import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from mlops_dsl.contracts.code import code_files
 from mlops_dsl.loading.loader import ResolvedSpec, load_platform, resolved_json
 from mlops_dsl.local.configs import render
-from mlops_dsl.local.layout import OFFSETS, START_ORDER, LocalPlatform, Service, check_database
+from mlops_dsl.local.layout import OFFSETS, START_ORDER, LocalPlatform, Service, check_database, python_command
 from mlops_dsl.local.processes import Processes, ServiceFailedError, port_in_use
 from mlops_dsl.local.status import headline
+from mlops_dsl.runtime.code import git_commit, snapshot
+from mlops_dsl.runtime.retraining.backends import last_line
 from mlops_dsl.runtime.state import StatePaths, default_state_dir
 from mlops_dsl.spec.environment import LocalTarget
 from mlops_dsl.spec.problems import Problem, SpecError, got_allowed, one_of
@@ -130,6 +133,18 @@ def preflight(local: LocalPlatform) -> tuple[list[Service], dict[str, Any]]:
     return services, running
 
 
+def copy_code(local: LocalPlatform, say: Say) -> None:
+    """Snapshot the team's code into the state directory, where every run and service imports it from."""
+    source = local.spec.code_dir
+    if source is None:
+        return
+    commit = git_commit(source)
+    digest = snapshot(source, local.code_dir, commit)
+    files = len(code_files(local.code_dir))
+    at = f" at {commit}" if commit else ""
+    say(f"code: {files} files from {local.spec.platform.code}{at} ({digest[:19]}) into {local.code_dir}")
+
+
 def _data_module(spec: ResolvedSpec) -> Any | None:
     """The ``data.py`` beside the spec file, if it has ``generate(data_root)``."""
     path = Path(spec.source).parent / "data.py"
@@ -144,18 +159,25 @@ def _data_module(spec: ResolvedSpec) -> Any | None:
 
 
 def seed_data(local: LocalPlatform, say: Say) -> None:
-    """Give every empty source its example data (from the spec's data.py), or say which source has none."""
-    from mlops_dsl.runtime.features import source_path
+    """Give every empty source its example data (from the spec's data.py), or say which source has none.
+
+    A source is empty when it has no files of its format (``*.parquet``, ``*.csv``) under its path.
+    """
+    from mlops_dsl.runtime.state import source_files, source_path
 
     sources = local.spec.platform.feature_store.sources
-    empty = [s for s in sources if not any(Path(source_path(s, local.paths.data_root)).glob("*.parquet"))]
+    empty = [s for s in sources if not source_files(s, local.paths.data_root)]
     if not empty:
         say(f"found data for {len(sources)} sources under {local.paths.data_root}")
         return
     module = _data_module(local.spec)
     if module is None:
-        names = ", ".join(source_path(s, local.paths.data_root) for s in empty)
-        raise _problem("data", f"no parquet files for source(s) under {names}, and no data.py beside the spec to generate them")
+        names = ", ".join(f"{s.name} (*.{s.format} in {source_path(s, local.paths.data_root)})" for s in empty)
+        raise _problem(
+            "data",
+            f"no files for source(s) {names}, and no data.py beside the spec to generate them "
+            "(see README, Getting your data in; `mlops data check` checks a data folder)",
+        )
     rows = module.generate(local.paths.data_root)
     say(f"generated {rows} labelled rows with {Path(module.__file__ or 'data.py').name} into {local.paths.data_root}")
 
@@ -196,16 +218,25 @@ def first_training(local: LocalPlatform, say: Say) -> None:
         log = local.logs_dir / f"train-{model.name}-initial.log"
         log.parent.mkdir(parents=True, exist_ok=True)
         command = [
-            sys.executable, "-m", "mlops_dsl", "train", "--spec", str(local.spec_file), "--env", local.spec.environment,
+            *python_command(), "train", "--spec", str(local.spec_file), "--env", local.spec.environment,
             "--state-dir", str(local.paths.root), "--model", model.name, "--reason", "initial training (mlops up)",
             "--run-id", f"{model.name}-initial", "--result", str(result_file),
         ]  # fmt: skip
+        result_file.unlink(missing_ok=True)  # a result left by an earlier `mlops up` is not this run's
         with open(log, "ab") as handle:
-            subprocess.run(command, stdout=handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, check=False)
+            subprocess.run(
+                command,
+                stdout=handle,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                check=False,
+                cwd=local.paths.root,  # like every run the trigger starts: nothing depends on where `mlops up` ran
+                env={**os.environ, **local.runtime_env()},
+            )
         try:
             result = json.loads(result_file.read_text())
         except (OSError, ValueError):
-            raise UpFailedError(f"the first training of {model.name} left no result; see {log}") from None
+            raise UpFailedError(f"the first training of {model.name} failed: {last_line(log)} (see {log})") from None
         if result["outcome"] not in ("promoted", "pending_approval"):
             raise UpFailedError(f"the first training of {model.name} ended {result['outcome']}: {result['reason']} (see {log})")
         shown = headline(result.get("metrics", {}), model.training.gate.metric if model.training.gate else None)
@@ -250,6 +281,7 @@ def up(local: LocalPlatform, say: Say = print) -> dict[str, str]:
     step(2, "Writing the resolved spec and the Prometheus and Alertmanager configuration")
     local.paths.root.mkdir(parents=True, exist_ok=True)
     local.spec_file.write_text(resolved_json(local.spec))
+    copy_code(local, detail)
     rendered = render(local)
     detail(f"{len(rendered.files)} files in {local.config_dir}")
     for channel, variable in rendered.skipped_channels.items():

@@ -18,6 +18,7 @@ import contextlib
 import json
 import logging
 import os
+import shutil
 import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -25,6 +26,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from mlops_dsl.runtime.baseline import Baseline
+from mlops_dsl.runtime.code import isolated, snapshot
 from mlops_dsl.spec.feature_store import column_of
 
 # MLflow reads these when it is imported: no telemetry, no progress bars in logs.
@@ -48,6 +50,7 @@ PRODUCTION = "production"
 CANARY = "canary"
 Status = Literal["production", "canary", "candidate", "pending_approval", "rejected", "archived"]
 _TAG = "mlops."
+CODE_ARTIFACT = "code"
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,10 @@ class Lineage:
     features: list[str]
     task: str
     training_rows: int
+    code_hash: str | None = None
+    """The content hash of the team's code (``Platform.code``) the version was trained with."""
+    code_commit: str | None = None
+    """Its git commit, where the deploying side found the code folder clean in its repository."""
 
 
 @dataclass(frozen=True)
@@ -168,9 +175,13 @@ class ModelRegistry:
         lineage: Lineage,
         gate: GateResult,
         approval: str,
+        code: Path | None = None,
         checkpoint: Any = None,
     ) -> VersionInfo:
         """Record a trained candidate as a new version, atomically.
+
+        ``code`` is the folder of the team's code it was trained with: the version keeps a copy (artifact
+        ``code/``), which serving imports the version's objects from, whatever code is deployed later.
 
         ``checkpoint(step)`` is called between steps; tests use it to kill the
         process at each one and check that the registry stays consistent.
@@ -197,6 +208,8 @@ class ModelRegistry:
             ),
             f"{_TAG}approval": approval,
             f"{_TAG}baseline": "baseline.json",
+            **({f"{_TAG}code_hash": lineage.code_hash} if lineage.code_hash else {}),
+            **({f"{_TAG}code_commit": lineage.code_commit} if lineage.code_commit else {}),
         }
         with mlflow.start_run(experiment_id=experiment_id, tags=tags) as run:
             mark("run_started")
@@ -209,6 +222,12 @@ class ModelRegistry:
             mark("model_logged")
             mlflow.log_dict(baseline.model_dump(mode="json"), "baseline.json")
             mark("baseline_logged")
+            if code is not None:
+                with tempfile.TemporaryDirectory() as scratch:
+                    copy = Path(scratch) / CODE_ARTIFACT
+                    snapshot(code, copy)
+                    mlflow.log_artifacts(str(copy), CODE_ARTIFACT)
+                mark("code_logged")
         # The version, with all its tags, is one insert: it exists whole or not at all.
         created = self.client.create_model_version(
             model, logged.model_uri, run.info.run_id, tags={**tags, f"{_TAG}run_id": run.info.run_id}
@@ -257,6 +276,8 @@ class ModelRegistry:
             "features": json.loads(tags.get(f"{_TAG}features", "[]")),
             "training_rows": int(tags.get(f"{_TAG}training_rows", "0")),
             "baseline": tags.get(f"{_TAG}baseline", ""),
+            "code_hash": tags.get(f"{_TAG}code_hash", ""),
+            "code_commit": tags.get(f"{_TAG}code_commit", ""),
         }
         return VersionInfo(
             model=version.name,
@@ -309,7 +330,9 @@ class ModelRegistry:
         record = self.client.get_model_version(model, version)
         info = self._info(record)
         self._activate()
-        estimator = mlflow.sklearn.load_model(f"models:/{model}/{version}")
+        code = self._code(record.run_id, info.lineage["code_hash"])
+        with isolated(code) if code is not None else contextlib.nullcontext():
+            estimator = mlflow.sklearn.load_model(f"models:/{model}/{version}")
         baseline = self.baseline(model, version)
         return LoadedModel(
             model=model,
@@ -319,6 +342,21 @@ class ModelRegistry:
             task=(record.tags or {}).get(f"{_TAG}task", "classification"),
             baseline=baseline,
         )
+
+    def _code(self, run_id: str, code_hash: str) -> Path | None:
+        """The copy of the team's code a version was trained with, downloaded once per hash; None if it has none."""
+        if not code_hash:
+            return None
+        folder = Path(tempfile.gettempdir()) / "mlops-code" / f"version-{code_hash.removeprefix('sha256:')[:16]}"
+        if folder.is_dir():
+            return folder
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        scratch = Path(tempfile.mkdtemp(prefix="partial-", dir=folder.parent))
+        downloaded = Path(self.client.download_artifacts(run_id, CODE_ARTIFACT, str(scratch)))
+        with contextlib.suppress(OSError):  # OSError: downloaded meanwhile by another process
+            downloaded.rename(folder)
+        shutil.rmtree(scratch, ignore_errors=True)
+        return folder
 
 
 def _pair(tag: str | None) -> tuple[str, float] | None:

@@ -8,8 +8,9 @@ validation and lineage mean the same on every target.
 - prepare (processing): a point-in-time join of the label rows with the
   feature groups' offline-store records, data validation, the split; writes
   train and test sets and the data snapshot hash.
-- train (training): fits the spec's estimator; writes the model, its input
-  features and its training baseline to ``/opt/ml/model``.
+- train (training): fits the spec's estimator (or runs the team's training
+  function); writes the model, its input features, its training baseline and
+  a copy of the team's code to ``/opt/ml/model``.
 - evaluate (processing): metrics on the test rows, the gate (threshold, and
   the production model on the same rows when it must be beaten); writes
   ``evaluation.json`` for the pipeline's condition and a baseline data set
@@ -18,8 +19,10 @@ validation and lineage mean the same on every target.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import os
 import tarfile
 import tempfile
 from dataclasses import asdict
@@ -32,11 +35,14 @@ import pandas as pd
 
 from mlops_dsl.loading.loader import ResolvedSpec, resolved_json
 from mlops_dsl.runtime.baseline import Baseline, distribution
+from mlops_dsl.runtime.code import deployed_code, describe, isolated, snapshot
+from mlops_dsl.runtime.registry import CODE_ARTIFACT
 from mlops_dsl.runtime.trainer import (
     DataValidationError,
+    TeamCodeError,
     apply_gate,
-    build_estimator,
     evaluate,
+    fit_model,
     matrix,
     scores,
     snapshot_hash,
@@ -123,9 +129,11 @@ def train(spec: ResolvedSpec, model_name: str, root: Path) -> Path:
     """The training step: fit the estimator and write the model directory SageMaker archives."""
     model = spec.platform.model(model_name)
     rows = read_table(root / "input" / "data" / "train")
-    estimator = build_estimator(model)
+    try:
+        estimator = fit_model(model, rows, run_id=os.environ.get("TRAINING_JOB_NAME", model_name), trigger_reason="pipeline execution")
+    except (ValueError, TeamCodeError) as error:
+        raise StepFailedError(str(error)) from None
     x = matrix(rows, model.features)
-    estimator.fit(x, rows[model.label.column].to_numpy())
     baseline = Baseline(
         features={column_of(ref): distribution(x[:, i]) for i, ref in enumerate(model.features)},
         prediction=distribution(scores(estimator, x)),
@@ -135,6 +143,8 @@ def train(spec: ResolvedSpec, model_name: str, root: Path) -> Path:
     joblib.dump(estimator, out / "model.joblib")
     (out / "features.json").write_text(json.dumps(list(model.features)))
     (out / "baseline.json").write_text(baseline.model_dump_json())
+    folder = deployed_code(spec)
+    code = describe(folder)
     (out / "metadata.json").write_text(
         json.dumps(
             {
@@ -142,9 +152,12 @@ def train(spec: ResolvedSpec, model_name: str, root: Path) -> Path:
                 "task": model.task,
                 "estimator": model.training.estimator,
                 "hyperparameters": model.training.hyperparameters,
+                **({"code_hash": code.hash} if code is not None else {}),
             }
         )
     )
+    if folder is not None:  # the endpoint imports the model's objects from the code it was trained with
+        snapshot(folder, out / CODE_ARTIFACT)
     # The endpoint container serves from this directory alone, spec included (MLOPS_SPEC).
     (out / "platform.json").write_text(resolved_json(spec))
     return out
@@ -152,8 +165,11 @@ def train(spec: ResolvedSpec, model_name: str, root: Path) -> Path:
 
 def load_model_dir(folder: Path) -> tuple[Any, list[str], dict[str, Any], Baseline]:
     """A model directory written by :func:`train`: estimator, features, metadata, baseline."""
+    code = folder / CODE_ARTIFACT
+    with isolated(code) if code.is_dir() else contextlib.nullcontext():
+        estimator = joblib.load(folder / "model.joblib")
     return (
-        joblib.load(folder / "model.joblib"),
+        estimator,
         json.loads((folder / "features.json").read_text()),
         json.loads((folder / "metadata.json").read_text()),
         Baseline.model_validate_json((folder / "baseline.json").read_text()),

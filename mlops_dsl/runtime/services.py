@@ -184,7 +184,7 @@ def _secret() -> str:
 def local_trainer_command(spec_file: Path, environment: str, state_dir: Path) -> list[str]:
     """The local backend's training command line; the backend fills in ``{model}``, ``{reason}``, ``{run_id}`` and ``{result}``."""
     return [
-        sys.executable, "-m", "mlops_dsl", "train",
+        sys.executable, "-P", "-m", "mlops_dsl", "train",
         "--spec", str(spec_file.resolve()), "--env", environment,
         "--state-dir", str(state_dir),
         "--model", "{model}", "--reason", "{reason}", "--run-id", "{run_id}", "--result", "{result}",

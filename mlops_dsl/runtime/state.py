@@ -14,6 +14,7 @@ from pathlib import Path
 
 from mlops_dsl.contracts.environment import ENVIRONMENT_ENV, REGISTRY_URI_ENV, SPEC_ENV
 from mlops_dsl.loading.loader import ResolvedSpec, load_platform
+from mlops_dsl.runtime.code import activate, deployed_code
 from mlops_dsl.spec.environment import LocalTarget
 from mlops_dsl.spec.feature_store import Source
 from mlops_dsl.spec.problems import Problem, SpecError, got_allowed, one_of
@@ -68,6 +69,24 @@ def source_path(source: Source, data_root: Path | str) -> str:
     return str(Path(data_root) / source.path)
 
 
+def source_files(source: Source, data_root: Path | str) -> list[Path]:
+    """A source's files of its format (``*.parquet`` or ``*.csv``), by name: those directly in its folder, or its path if that is one.
+
+    Names starting with ``.`` or ``_`` are left out, as Parquet readers leave
+    them out of a folder: a writer can fill such a file and rename it when done.
+    A remote path (``s3://``) has no files here.
+    """
+    if "://" in source.path:
+        return []
+    path = Path(source_path(source, data_root))
+    suffix = f".{source.format}"
+    if path.is_file():
+        return [path] if path.suffix == suffix else []
+    if not path.is_dir():
+        return []
+    return sorted(p for p in path.glob(f"*{suffix}") if not p.name.startswith((".", "_")) and p.is_file())
+
+
 def default_state_dir(spec: ResolvedSpec) -> Path:
     """Where a platform environment keeps its state unless told otherwise."""
     base = spec.target.state_dir if isinstance(spec.target, LocalTarget) else ".mlops"
@@ -81,6 +100,12 @@ def load_for_service(spec_file: str | None, environment: str | None) -> Resolved
     if not spec_file:
         raise SpecError([Problem("--spec", got_allowed(None, f"a platform spec file (or set {SPEC_ENV})"), source="mlops")])
     resolved = load_platform(spec_file, environment=environment)
+    spec = _one(resolved, environment)
+    activate(deployed_code(spec))  # the team's code, importable in every service alike
+    return spec
+
+
+def _one(resolved: dict[str, ResolvedSpec], environment: str | None) -> ResolvedSpec:
     if environment is None:
         if len(resolved) != 1:
             raise SpecError(

@@ -22,10 +22,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import math
 import os
 import signal
-import subprocess
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -35,14 +35,17 @@ import pandas as pd
 from sklearn import metrics as sk
 
 from mlops_dsl.contracts.environment import CODE_VERSION_ENV
-from mlops_dsl.loading.estimators import EstimatorNotFoundError, resolve_estimator
+from mlops_dsl.loading.estimators import EstimatorNotFoundError, resolve_entrypoint, resolve_estimator
 from mlops_dsl.loading.loader import ResolvedSpec
 from mlops_dsl.runtime.baseline import Baseline, distribution
+from mlops_dsl.runtime.code import deployed_code, describe
 from mlops_dsl.runtime.registry import CANARY, PRODUCTION, GateResult, Lineage, ModelRegistry
+from mlops_dsl.runtime.training_context import TrainingContext
 from mlops_dsl.spec.feature_store import column_of as bare
 from mlops_dsl.spec.platform import Model
 from mlops_dsl.spec.training import LOWER_IS_BETTER
 
+log = logging.getLogger("mlops.trainer")
 CRASH_ENV = "MLOPS_TRAINER_CRASH_AT"
 """Fault injection for tests: the trainer kills itself (SIGKILL) at this step."""
 
@@ -85,22 +88,20 @@ def checkpoint(step: str) -> None:
 
 
 def code_version() -> str:
-    """The code this run trained with: MLOPS_CODE_VERSION, or the git commit, or the package version."""
+    """The platform's runtime this run trained with: MLOPS_CODE_VERSION (set when the image is built), or the package version.
+
+    The team's own code is described apart, by its content hash (:mod:`mlops_dsl.runtime.code`).
+    """
     explicit = os.environ.get(CODE_VERSION_ENV)
     if explicit:
         return explicit
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short=12", "HEAD"], capture_output=True, text=True, timeout=5, check=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True, timeout=5
-        ).stdout.strip()
-        return f"git:{commit}{'-dirty' if dirty else ''}"
-    except (OSError, subprocess.SubprocessError):
-        from mlops_dsl import __version__
+    from mlops_dsl import __version__
 
-        return f"mlops-dsl:{__version__}"
+    return f"mlops-dsl:{__version__}"
+
+
+class TeamCodeError(Exception):
+    """The team's estimator factory or training function failed; the message says which and how."""
 
 
 # --- 1. feature extraction -------------------------------------------------------
@@ -109,15 +110,16 @@ def code_version() -> str:
 def training_frame(spec: ResolvedSpec, model: Model, store: Any, data_root: Path) -> pd.DataFrame:
     """Point-in-time correct rows: the label source's rows, joined with the model's features."""
     from mlops_dsl.runtime.features import source_path
+    from mlops_dsl.runtime.source_data import read_source
 
     platform = spec.platform
     label_source = next(s for s in platform.feature_store.sources if s.name == model.label.source)
     path = source_path(label_source, data_root)
+    wanted = [*platform.join_keys(model), label_source.timestamp_field, model.label.column]
     try:
-        labels = pd.read_parquet(path) if label_source.format == "parquet" else pd.read_csv(path)
+        labels = read_source(platform.feature_store, label_source, data_root, columns=wanted)
     except (OSError, ValueError) as error:
         raise DataValidationError([f"cannot read label source {label_source.name!r} at {path}: {error}"]) from None
-    wanted = [*platform.join_keys(model), label_source.timestamp_field, model.label.column]
     missing = [column for column in wanted if column not in labels.columns]
     if missing:
         raise DataValidationError([f"label source {label_source.name!r} lacks column(s) {', '.join(missing)}"])
@@ -189,19 +191,72 @@ def split(frame: pd.DataFrame, model: Model) -> tuple[pd.DataFrame, pd.DataFrame
 
 
 def build_estimator(model: Model) -> Any:
-    """Instantiate the spec's estimator class with its hyperparameters."""
-    class_name = model.training.estimator.rpartition(".")[2]
+    """Instantiate the spec's estimator class (or call its factory) with its hyperparameters."""
+    path = model.training.estimator
+    if path is None:
+        raise ValueError(f"model {model.name} declares no training.estimator")
+    name = path.rpartition(".")[2]
     try:
-        estimator_class = resolve_estimator(model.training.estimator)  # as validate resolved it
+        estimator_class = resolve_estimator(path)  # as validate resolved it, with the team's code on the path
     except EstimatorNotFoundError as error:
-        raise ValueError(f"training.estimator {model.training.estimator!r} cannot be imported: {error}") from None
+        raise ValueError(f"training.estimator {path!r} cannot be imported: {error}") from None
     params = dict(model.training.hyperparameters)
-    if "random_state" in estimator_class().get_params() and "random_state" not in params:
+    try:
+        defaults = estimator_class().get_params()
+    except Exception as error:
+        raise TeamCodeError(f"training.estimator {path} raised {type(error).__name__}: {error}") from None
+    if "random_state" in defaults and "random_state" not in params:
         params["random_state"] = model.training.split.seed
     try:
         return estimator_class(**params)
     except TypeError as error:
-        raise ValueError(f"training.hyperparameters do not fit {class_name}: {error}") from None
+        raise ValueError(f"training.hyperparameters do not fit {name}: {error}") from None
+    except Exception as error:
+        raise TeamCodeError(f"training.estimator {path} raised {type(error).__name__}: {error}") from None
+
+
+def fit_model(model: Model, train_rows: pd.DataFrame, *, run_id: str, trigger_reason: str) -> Any:
+    """The fitted model: the estimator fitted on the training rows, or what the team's training function returns.
+
+    Raises :class:`TeamCodeError` when the team's code fails or returns something that cannot be served,
+    and ValueError for an estimator that cannot be built.
+    """
+    training = model.training
+    if not training.custom:
+        estimator = build_estimator(model)
+        try:
+            estimator.fit(matrix(train_rows, model.features), train_rows[model.label.column].to_numpy())
+        except Exception as error:
+            log.exception("fitting %s failed", training.estimator)
+            raise TeamCodeError(f"fitting {training.estimator} raised {type(error).__name__}: {error}") from None
+        return estimator
+    try:
+        function = resolve_entrypoint(training.entrypoint)
+    except EstimatorNotFoundError as error:
+        raise ValueError(f"training.entrypoint {training.entrypoint!r} cannot be imported: {error}") from None
+    factory = (lambda: build_estimator(model)) if training.estimator is not None else None
+    context = TrainingContext(model, train_rows.reset_index(drop=True), run_id, trigger_reason, factory)
+    try:
+        fitted = function(context)
+    except Exception as error:
+        log.exception("training function %s failed", training.entrypoint)
+        raise TeamCodeError(f"training function {training.entrypoint} raised {type(error).__name__}: {error}") from None
+    needs = ["predict", *(["predict_proba"] if model.task == "classification" else [])]
+    lacking = [method for method in needs if not callable(getattr(fitted, method, None))]
+    if lacking:
+        raise TeamCodeError(
+            f"training function {training.entrypoint} returned a {type(fitted).__name__}, which has no {' or '.join(lacking)} method"
+        )
+    return fitted
+
+
+def training_parameters(model: Model) -> dict[str, Any]:
+    """What a version records as its parameters: the estimator or training function, and the hyperparameters."""
+    training = model.training
+    which = {"estimator": training.estimator} if training.estimator is not None else {}
+    if training.custom:
+        which["entrypoint"] = training.entrypoint
+    return {**which, **training.hyperparameters}
 
 
 def matrix(frame: pd.DataFrame, features: list[str]) -> np.ndarray:
@@ -308,11 +363,10 @@ def train(
     checkpoint("validated")
     train_rows, test_rows = split(frame, model)
     try:
-        estimator = build_estimator(model)
-    except ValueError as error:
+        estimator = fit_model(model, train_rows, run_id=run_id, trigger_reason=trigger_reason)
+    except (ValueError, TeamCodeError) as error:
         return result("failed", "error", str(error))
     label = model.label.column
-    estimator.fit(matrix(train_rows, model.features), train_rows[label].to_numpy())
     checkpoint("trained")
     x_test, y_test = matrix(test_rows, model.features), test_rows[label].to_numpy()
     metrics = evaluate(estimator, x_test, y_test, model.task)
@@ -329,10 +383,14 @@ def train(
         features={bare(ref): distribution(x_train[:, i]) for i, ref in enumerate(model.features)},
         prediction=distribution(scores(estimator, x_train)),
     )
+    code_dir = deployed_code(spec)
+    code = describe(code_dir)
     lineage = Lineage(
         data_snapshot=snapshot_hash(frame),
         code_version=code_version(),
-        parameters={"estimator": model.training.estimator, **model.training.hyperparameters},
+        code_hash=code.hash if code is not None else None,
+        code_commit=code.commit if code is not None else None,
+        parameters=training_parameters(model),
         trigger_reason=trigger_reason,
         features=list(model.features),
         task=model.task,
@@ -346,6 +404,7 @@ def train(
         lineage=lineage,
         gate=gate,
         approval=model.registry.approval,
+        code=code_dir,
         checkpoint=checkpoint,
     )
     if not gate.passed:

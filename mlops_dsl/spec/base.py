@@ -324,17 +324,6 @@ ImageRef = Annotated[
 ]
 """A container image, as Kubernetes and SageMaker pull it."""
 
-_MODULE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
-MODULE_RULE = "a Python module such as mlops_dsl.trainer or mypackage.train (run as python -m <module>)"
-
-
-ModulePath = Annotated[
-    str,
-    AfterValidator(matching(_MODULE, MODULE_RULE)),
-    WithJsonSchema({"type": "string", "pattern": _MODULE.pattern, "description": MODULE_RULE}),
-]
-"""A dotted Python module name, as ``python -m`` takes it."""
-
 _DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 DNS_SUBDOMAIN_RULE = "a Kubernetes object name: lowercase letters, digits, '-' and '.', at most 253 characters"
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Literal
+import re
+from pathlib import PurePosixPath
+from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import AfterValidator, Field, WithJsonSchema
 
-from mlops_dsl.spec.base import Identifier, ImageRef, Name, SecretName, SpecModel
+from mlops_dsl.spec.base import Identifier, ImageRef, Name, SecretName, SpecModel, spec_error
 from mlops_dsl.spec.environment import Environment, LocalTarget
 from mlops_dsl.spec.feature_store import FeatureStore
 from mlops_dsl.spec.monitoring import Alerting, Channel, Monitor
@@ -54,6 +56,26 @@ class RetrainingWebhook(SpecModel):
     secret: SecretName = "retrainWebhookToken"
 
 
+CODE_RULE = "a folder relative to the spec file, written with '/', such as 'src' or '../shared/ml' (not absolute, not empty)"
+_CODE_CHARACTERS = re.compile(r"[A-Za-z0-9._/-]+")
+
+
+def _check_code(value: str) -> str:
+    path = PurePosixPath(value)
+    hidden = any(part.startswith(".") and part not in (".", "..") for part in path.parts)  # the targets skip hidden files
+    if not _CODE_CHARACTERS.fullmatch(value) or path.is_absolute() or hidden:
+        raise spec_error(CODE_RULE)
+    return value
+
+
+CodeFolder = Annotated[
+    str,
+    AfterValidator(_check_code),
+    WithJsonSchema({"type": "string", "pattern": _CODE_CHARACTERS.pattern, "description": CODE_RULE}),
+]
+"""Where the team's code is, relative to the spec file (README "Bring your own model")."""
+
+
 def _default_environments() -> dict[str, Environment]:
     return {"local": Environment(target=LocalTarget(), stage="dev")}
 
@@ -64,6 +86,12 @@ class Platform(SpecModel):
     name: Name
     description: str = ""
     image: ImageRef = "ghcr.io/mlops-dsl/runtime:0.1.0"
+    code: CodeFolder | None = None
+    """The team's own code (estimator factories, training functions, transformers), a folder relative to the spec.
+
+    Every training run and model server imports from it, in every target: locally from a copy in the state
+    directory, on Kubernetes from a ConfigMap mounted into each pod, on AWS from an archive in the artifacts
+    bucket that each pipeline step receives. Each version records its content hash."""
     environments: dict[Name, Environment] = Field(default_factory=_default_environments, min_length=1)
     feature_store: FeatureStore
     models: list[Model] = Field(min_length=1)

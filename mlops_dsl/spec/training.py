@@ -23,7 +23,6 @@ from mlops_dsl.spec.base import (
     Duration,
     ImageRef,
     MemoryQuantity,
-    ModulePath,
     SpecModel,
     matching,
     spec_error,
@@ -136,16 +135,33 @@ class Gate(SpecModel):
 
 
 BUILT_IN_TRAINER = "mlops_dsl.trainer"
-"""The entrypoint that names the built-in trainer (``mlops train``, :mod:`mlops_dsl.runtime.trainer`); any
-other value is a module a training Job runs as ``python -m <entrypoint>``."""
+"""The entrypoint that names the built-in trainer alone (``mlops train``, :mod:`mlops_dsl.runtime.trainer`)."""
+
+ENTRYPOINT_RULE = (
+    "'mlops_dsl.trainer' (the built-in trainer fits training.estimator), or a training function of the team's code "
+    "as module.function, which gets a TrainingContext and returns the fitted estimator"
+)
+Entrypoint = Annotated[
+    str,
+    AfterValidator(matching(_IMPORT_PATH, ENTRYPOINT_RULE)),
+    WithJsonSchema({"type": "string", "pattern": _IMPORT_PATH.pattern, "description": ENTRYPOINT_RULE}),
+]
 
 
 class Training(SpecModel):
-    """How a model is trained: code, image, estimator, compute, data checks and gate."""
+    """How a model is trained: code, image, estimator, compute, data checks and gate.
 
-    entrypoint: ModulePath = BUILT_IN_TRAINER
+    The platform always extracts the training set, validates it, splits it, evaluates the result on the
+    held-out rows, applies the gate and registers the version. What fits the model is the team's choice:
+    ``estimator`` names a scikit-learn estimator class, or a factory function of the team's code returning
+    one (a Pipeline with preprocessing, say), built with ``hyperparameters``; or ``entrypoint`` names a
+    training function of the team's code (``module.function``), called with a
+    :class:`mlops_dsl.TrainingContext` in place of fitting the estimator, that returns the fitted model.
+    """
+
+    entrypoint: Entrypoint = BUILT_IN_TRAINER
     image: ImageRef | None = None
-    estimator: ImportPath
+    estimator: ImportPath | None = None
     hyperparameters: dict[HyperparameterName, HyperparameterValue] = Field(default_factory=dict)
     resources: Resources = Field(default_factory=Resources)
     data_validation: DataValidation = Field(default_factory=DataValidation)
@@ -153,6 +169,11 @@ class Training(SpecModel):
     gate: Gate | None = None
     schedule: Cron | None = None
     timeout: Duration = timedelta(hours=2)
+
+    @property
+    def custom(self) -> bool:
+        """Whether a training function of the team's code fits the model, rather than the built-in trainer."""
+        return self.entrypoint != BUILT_IN_TRAINER
 
 
 __all__ = [

@@ -159,7 +159,7 @@ def _training(graph: PlatformGraph, platform: Platform, model: Model, target: st
     steps = {
         "extract_features": ["Extract features", f"{len(model.features)} features, point in time"],
         "validate_data": ["Validate data", f"≥ {validation.min_rows} rows, ≤ {validation.max_null_fraction:g} nulls"],
-        "train": ["Train", training.estimator.rsplit(".", 1)[-1], compute],
+        "train": ["Train", (training.entrypoint if training.custom else training.estimator or "").rsplit(".", 1)[-1], compute],
         "evaluate": ["Evaluate", gate_line],
         "register": ["Register", f"lineage: {len(model.registry.lineage)} fields"],
     }

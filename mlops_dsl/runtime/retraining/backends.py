@@ -76,10 +76,20 @@ class LocalProcessBackend:
         pid = int(reference.removeprefix("pid:")) if reference.startswith("pid:") else -1
         if pid > 0 and self._alive(run_id, pid):
             return RunState("running")
-        return RunState("failed", "error", None, f"the process ended without a result; see {self._dir(run_id) / 'log.txt'}")
+        log = self._dir(run_id) / "log.txt"
+        return RunState("failed", "error", None, f"the process ended without a result: {last_line(log)} (see {log})")
 
     def active(self, model: str) -> int | None:
         return None
+
+
+def last_line(log: Path) -> str:
+    """The last non-empty line of a run's log: the error that ended it, usually."""
+    try:
+        lines = [line.strip() for line in log.read_text(errors="replace").splitlines() if line.strip()]
+    except OSError:
+        return "it wrote no log"
+    return lines[-1][:300] if lines else "it wrote nothing to its log"
 
 
 class KubernetesJobBackend:
