@@ -172,8 +172,8 @@ def test_new_rows_accumulate_until_the_minimum_then_a_run_takes_them(endpoint: s
     [third] = handler(new_object(upload("c", 100), T0 + timedelta(minutes=10)), trigger=aws.trigger(min_new_rows=500))["decisions"]
     assert third["reason"] == "100 new rows of the 500 the trigger needs"
     # What is not Parquet cannot be counted: refused with its reason, nothing recorded as rows.
-    s3.put_object(Bucket="churn-prod-data", Key="raw/churn_labels/notes.csv", Body=b"customer_id,churned\n1,0\n")
-    rejected = handler(new_object("raw/churn_labels/notes.csv", T0 + timedelta(minutes=15)), trigger=aws.trigger(min_new_rows=500))
+    s3.put_object(Bucket="churn-prod-data", Key="raw/churn_labels/notes.txt", Body=b"customer_id,churned\n1,0\n")
+    rejected = handler(new_object("raw/churn_labels/notes.txt", T0 + timedelta(minutes=15)), trigger=aws.trigger(min_new_rows=500))
     assert rejected["status"] == "rejected" and "magic bytes" in rejected["reason"]
 
 

@@ -10,9 +10,10 @@ reason as a parameter. A malformed event is rejected with a logged reason; the
 function never raises on one (EventBridge would retry it).
 
 New data counts by rows where a trigger asks for more than one
-(``min_new_rows``): each new Parquet object's rows (read from its footer) add
-to the model's pending rows for that source, and a run is considered once
-they reach the minimum; a run that starts takes the rows it was started for.
+(``min_new_rows``): each new object's rows (a Parquet object's read from its
+footer, a ``.csv`` object's counted by streaming it) add to the model's pending
+rows for that source, and a run is considered once they reach the minimum; a
+run that starts takes the rows it was started for.
 
 Configuration comes from the environment: ``MLOPS_TABLE`` (the DynamoDB state
 table) and ``MLOPS_TRIGGER_CONFIG`` (JSON, written by Pulumi; its shape is
@@ -34,7 +35,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from mlops_dsl.aws.parquet_rows import NotParquetError, object_rows
+from mlops_dsl.aws.parquet_rows import MAX_CSV_BYTES, NotCsvError, NotParquetError, csv_object_rows, object_rows
 from mlops_dsl.aws.pipelines import SageMakerPipelineBackend
 from mlops_dsl.aws.state import ConflictError, DynamoState
 from mlops_dsl.contracts.aws import TRIGGER_CONFIG_ENV, TRIGGER_TABLE_ENV, TriggerConfig, TriggerModel
@@ -118,16 +119,25 @@ class Trigger:
         if minimum <= 1:
             return None
         uri = event.detail
-        if uri not in self._rows:  # one object may feed several models: read its footer once
-            bucket, _, key = uri.removeprefix("s3://").partition("/")
-            try:
-                self._rows[uri] = object_rows(self.s3, bucket, key)
-            except NotParquetError as error:
-                raise RejectedError(f"{uri}: {error}") from None
+        if uri not in self._rows:  # one object may feed several models: count its rows once
+            self._rows[uri] = self._object_rows(uri)
         pending = self.state.add_rows(event.model, source, self._rows[uri])
         if pending >= minimum:
             return None
         return self._record(event, Decision("skip", "waiting", f"{pending} new rows of the {minimum} the trigger needs"), None)
+
+    def _object_rows(self, uri: str) -> int:
+        """A new object's rows: a ``.csv`` object's data lines (streamed), any other's from its Parquet footer."""
+        bucket, _, key = uri.removeprefix("s3://").partition("/")
+        try:
+            if not key.endswith(".csv"):
+                return object_rows(self.s3, bucket, key)
+            rows, whole = csv_object_rows(self.s3, bucket, key)
+        except (NotParquetError, NotCsvError) as error:
+            raise RejectedError(f"{uri}: {error}") from None
+        if not whole:
+            log.warning(json.dumps({"object": uri, "rows_at_least": rows, "read_bytes": MAX_CSV_BYTES}))
+        return rows
 
     def handle(self, event: Event) -> dict[str, Any]:
         """Decide on one event; start the run if the decision is to start.

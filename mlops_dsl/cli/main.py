@@ -138,6 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_local(commands)
     _add_services(commands)
     _add_plan(commands)
+    _add_data(commands)
     from mlops_dsl.review.graph.command import add_command as add_graph
 
     add_graph(commands)
@@ -333,6 +334,36 @@ def _add_plan(commands: argparse._SubParsersAction) -> None:  # type: ignore[typ
     diff.add_argument("head", metavar="HEAD.json", help="the plan after the change")
     diff.add_argument("--format", choices=("text", "markdown"), default="text", help="text (default) or Markdown for a pull request")
     diff.set_defaults(handler=_diff)
+
+
+def _data_check(args: argparse.Namespace) -> int:
+    from mlops_dsl.local.up import DEFAULT_SPEC
+    from mlops_dsl.runtime.data_check import run as check_data
+
+    if args.spec is None and not DEFAULT_SPEC.exists():
+        raise SpecError([Problem("SPEC_FILE", "got None; allowed: a platform spec file (the churn example is not installed here)")])
+    return check_data(Path(args.spec) if args.spec else DEFAULT_SPEC, args.env, args.data_dir, say=print)
+
+
+def _add_data(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    data = commands.add_parser("data", help="the sources' data files: `mlops data check` checks a data folder against the spec")
+    actions = data.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser, required=True)
+    check = actions.add_parser(
+        "check",
+        help="check a data folder against the spec: files, columns, types, time zones, labels after features; exit 2 on a problem",
+        description="For every source: how many files of its format and rows it has; then one line per problem (a missing "
+        "column, a value that does not fit its type, a time without a time zone, empty keys, labels stamped before "
+        "every feature row of their entity). The folder is --data-dir, or where `mlops up` keeps a local environment's "
+        "data: <state_dir>/<platform>-<env>/data.",
+    )
+    check.add_argument("spec", nargs="?", metavar="SPEC_FILE", help="a Python file that declares a Platform (default: the churn example)")
+    check.add_argument("--env", metavar="NAME", help="the environment (default: the spec's only local one, or its only one)")
+    check.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        help="the data root, with each source's files under its path (default: <state_dir>/<platform>-<env>/data)",
+    )
+    check.set_defaults(handler=_data_check)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

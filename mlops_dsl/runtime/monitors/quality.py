@@ -29,6 +29,7 @@ import pandas as pd
 import sklearn.metrics as sk
 from prometheus_client import CollectorRegistry, Gauge
 
+from mlops_dsl.runtime.source_data import read_source
 from mlops_dsl.runtime.state import source_path
 from mlops_dsl.spec import durations
 from mlops_dsl.spec.monitoring import ModelQuality
@@ -126,11 +127,12 @@ def read_labels(platform: Platform, model: Model, data_root: Path) -> pd.DataFra
     source = next(s for s in platform.feature_store.sources if s.name == model.label.source)
     path = source_path(source, data_root)
     keys = platform.join_keys(model)
+    wanted = [*keys, source.timestamp_field, model.label.column]
     try:
-        raw = pd.read_parquet(path) if source.format == "parquet" else pd.read_csv(path)
+        # CSV too: every *.csv file of the source, its times parsed as UTC (mlops_dsl.runtime.data_check).
+        raw = read_source(platform.feature_store, source, data_root, columns=wanted)
     except (OSError, ValueError) as error:
         raise UndefinedMetricError(f"cannot read label source {source.name!r} at {path}: {error}") from None
-    wanted = [*keys, source.timestamp_field, model.label.column]
     missing = [column for column in wanted if column not in raw.columns]
     if missing:
         raise UndefinedMetricError(f"label source {source.name!r} lacks column(s) {', '.join(missing)}")

@@ -7,6 +7,7 @@ decision is recorded with its reason, and exported as a metric.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import threading
@@ -31,7 +32,7 @@ from mlops_dsl.runtime.bodies import BodyTooLargeError, read_body
 from mlops_dsl.runtime.retraining.alertmanager import Notification, PayloadError, authenticated, parse
 from mlops_dsl.runtime.retraining.api import MAX_BODY_BYTES, ManualRun, RunReport, parse_body
 from mlops_dsl.runtime.retraining.store import Run, TriggerStore
-from mlops_dsl.runtime.state import source_path  # not mlops_dsl.runtime.features: importing Feast takes seconds of CPU, holding the GIL
+from mlops_dsl.runtime.state import source_files  # not mlops_dsl.runtime.features: importing Feast takes seconds of CPU, holding the GIL
 from mlops_dsl.spec.platform import Platform
 from mlops_dsl.spec.retraining import OnAlert, OnNewData, OnSchedule
 
@@ -234,8 +235,8 @@ class RetrainingTrigger:
             for trigger in model.retraining.triggers:
                 if not isinstance(trigger, OnNewData):
                     continue
-                folder = Path(source_path(sources[trigger.source], self.data_root))
-                files = sorted(p.name for p in folder.glob("*.parquet")) if folder.is_dir() else []
+                paths = {p.name: p for p in source_files(sources[trigger.source], self.data_root)}
+                files = sorted(paths)
                 key = f"new_data:{model.name}:{trigger.source}"
                 seen = set(json.loads(self.store.mark(key) or "null") or [])
                 if not seen and self.store.mark(key) is None:
@@ -244,7 +245,7 @@ class RetrainingTrigger:
                 fresh = [name for name in files if name not in seen]
                 if not fresh:
                     continue
-                rows = _rows(folder, fresh)
+                rows = _rows([paths[name] for name in fresh])
                 if rows < trigger.min_new_rows:
                     continue
                 event = Event(
@@ -282,16 +283,30 @@ def next_fire(cron: str, last: str) -> datetime | None:
         return None
 
 
-def _rows(folder: Path, names: list[str]) -> int:
-    import pyarrow.parquet as pq
-
+def _rows(files: list[Path]) -> int:
+    """The data rows of new files: a Parquet file's from its footer, a CSV file's records less its header."""
     total = 0
-    for name in names:
+    for path in files:
         try:
-            total += pq.ParquetFile(folder / name).metadata.num_rows
+            stat = path.stat()
+            total += _file_rows(str(path), stat.st_size, stat.st_mtime_ns)
         except (OSError, ValueError):
             continue  # a file still being written is counted next time
     return total
+
+
+@functools.lru_cache(maxsize=4096)
+def _file_rows(path: str, size: int, mtime_ns: int) -> int:
+    """One file's rows, remembered by its size and modification time: new files are counted every round until a run takes
+    them, and counting a CSV file means reading all of it."""
+    import pyarrow.parquet as pq
+
+    from mlops_dsl.aws.parquet_rows import csv_rows  # the trigger function's count, so both targets count alike
+
+    if path.endswith(".csv"):
+        with open(path, "rb") as stream:
+            return csv_rows(stream)
+    return int(pq.ParquetFile(path).metadata.num_rows)
 
 
 def _json(body: Any, status: int = 200) -> Response:
