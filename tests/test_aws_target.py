@@ -406,6 +406,7 @@ def test_the_function_archive_is_the_aws_runtime_folder_and_the_contracts() -> N
         "aws/trigger_function.py",
         "contracts/__init__.py",
         "contracts/aws.py",
+        "contracts/code.py",
         "contracts/environment.py",
         "contracts/names.py",
         "contracts/retraining.py",

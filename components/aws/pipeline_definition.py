@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mlops_dsl.contracts.aws import RUN_ID_PARAMETER, TRIGGER_REASON_PARAMETER
+from mlops_dsl.contracts.code import ARCHIVE_NAME, CODE_DIR_ENV
 from mlops_dsl.contracts.environment import ENVIRONMENT_ENV, MODEL_DIR_ENV, MODEL_ENV, SPEC_ENV
 from mlops_dsl.loading.aws_images import model_monitor_image
 from mlops_dsl.spec.training import LOWER_IS_BETTER
@@ -38,6 +39,8 @@ VERSION = "2020-12-01"
 VOLUME_GB = 30  # the SDK's default volume for processing and training jobs
 GATE_METRIC_PATH = "metrics.{metric}.value"
 PROCESSING = "/opt/ml/processing"
+TRAINING_INPUT = "/opt/ml/input/data"
+"""Where a training job finds each input channel, in a folder named after it."""
 
 
 @dataclass(frozen=True)
@@ -54,9 +57,17 @@ class PipelineInputs:
     pipeline: str
     group: str
     feature_groups: dict[str, str]
+    code_uri: str | None = None
+    """The team's code archive (``Platform.code``) in the artifacts bucket, which every step of the runtime gets; None without code."""
 
 
 # Expressions a run evaluates: https://docs.aws.amazon.com/sagemaker/latest/dg/build-and-manage-propertyfile.html
+
+
+def fitted_by(model: Any) -> str:
+    """What fits the model: the spec's estimator, or the team's training function."""
+    training = model.training
+    return str(training.entrypoint if training.custom else training.estimator)
 
 
 def get(path: str) -> dict[str, str]:
@@ -116,6 +127,12 @@ class _Steps:
         }
         self.processing_type = model.training.resources.instance_type
         self.spec_input = self.processing_input("spec", inputs.spec_uri, f"{PROCESSING}/input/spec")
+        # The team's code reaches each step of the runtime as an input, the archive itself, which the
+        # runtime imports from where MLOPS_CODE_DIR says (Model Monitor's analyzer does not need it).
+        self.code_inputs: list[dict[str, Any]] = []
+        if inputs.code_uri is not None:
+            self.code_inputs = [self.processing_input("code", inputs.code_uri, f"{PROCESSING}/input/code")]
+            self.environment[CODE_DIR_ENV] = f"{PROCESSING}/input/code/{ARCHIVE_NAME}"
         self.evaluation_uri = join("/", output_uri("Evaluate", "evaluation"), "evaluation.json")
 
     def all(self) -> list[dict[str, Any]]:
@@ -183,7 +200,7 @@ class _Steps:
         return {
             "Name": name,
             "Type": "Processing",
-            "Arguments": self.processing_job(app, [self.spec_input, *inputs], outputs, self.environment),
+            "Arguments": self.processing_job(app, [self.spec_input, *self.code_inputs, *inputs], outputs, self.environment),
             "Description": description,
             "PropertyFiles": [{"PropertyFileName": file_name, "OutputName": output, "FilePath": f"{output}.json"}],
         }
@@ -287,13 +304,17 @@ class _Steps:
                 channel("spec", inputs.spec_uri, "application/json"),
             ],
         }
-        arguments["Environment"] = {**self.environment, SPEC_ENV: "/opt/ml/input/data/spec/platform.json"}
+        environment = {**self.environment, SPEC_ENV: f"{TRAINING_INPUT}/spec/platform.json"}
+        if inputs.code_uri is not None:
+            arguments["InputDataConfig"].append(channel("code", inputs.code_uri, "application/zip"))
+            environment[CODE_DIR_ENV] = f"{TRAINING_INPUT}/code/{ARCHIVE_NAME}"
+        arguments["Environment"] = environment
         if self.vpc is not None:
             arguments["VpcConfig"] = {"Subnets": self.vpc.subnet_ids, "SecurityGroupIds": self.vpc.security_group_ids}
             arguments["EnableInterContainerTrafficEncryption"] = True
         arguments["DebugHookConfig"] = {"S3OutputPath": output_path, "CollectionConfigurations": []}
         arguments["ProfilerConfig"] = {"DisableProfiler": True}
-        return {"Name": "Train", "Type": "Training", "Arguments": arguments, "Description": f"Fit {model.training.estimator}"}
+        return {"Name": "Train", "Type": "Training", "Arguments": arguments, "Description": f"Fit {fitted_by(model)}"}
 
     # The gate, and the model package it registers (CreateModelPackage)
 
@@ -349,7 +370,7 @@ class _Steps:
                     "run_id": get(f"Parameters.{RUN_ID_PARAMETER}"),
                     "code_version": inputs.image,
                     "data_snapshot": json_get("Prepare", "Lineage", "data_snapshot"),
-                    "estimator": model.training.estimator,
+                    "estimator": fitted_by(model),
                     "parameters": json.dumps(model.training.hyperparameters, sort_keys=True),
                 },
                 "InferenceSpecification": {

@@ -173,7 +173,9 @@ class AwsPlatform(pulumi.ComponentResource):
         for model in spec.platform.models:
             training = TrainingPipeline(
                 f"{name}-{model.name}-training",
-                TrainingPipelineArgs(account, model, storage.data_bucket, storage.artifacts_bucket, storage.spec_uri, feature_groups),
+                TrainingPipelineArgs(
+                    account, model, storage.data_bucket, storage.artifacts_bucket, storage.spec_uri, feature_groups, storage.code_uri
+                ),
                 pulumi.ResourceOptions.merge(inside, pulumi.ResourceOptions(depends_on=[features])),
             )
             pipelines[model.name] = training.pipeline_arn

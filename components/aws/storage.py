@@ -15,9 +15,15 @@ import pulumi
 import pulumi_aws as aws
 
 from components.aws.context import Account, as_json
+from mlops_dsl.contracts.code import ARCHIVE_NAME, code_files, code_hash
 from mlops_dsl.loading.loader import resolved_json
 
 RECORD_PREPROCESSOR = Path(__file__).resolve().parents[2] / "mlops_dsl" / "aws" / "record_preprocessor.py"
+
+
+def code_key(content_hash: str) -> str:
+    """The code archive's key in the artifacts bucket: one per content, ``code/<16 hex of its hash>/code.zip``."""
+    return f"code/{content_hash.removeprefix('sha256:')[:16]}/{ARCHIVE_NAME}"
 
 
 @dataclass(frozen=True)
@@ -38,6 +44,8 @@ class Storage(pulumi.ComponentResource):
     """The resolved spec in S3, which every pipeline step reads."""
     preprocessor_uri: pulumi.Output[str]
     """Model Monitor's record preprocessor script in S3."""
+    code_uri: pulumi.Output[str] | None
+    """The team's code (``Platform.code``) as a zip archive in S3, which every pipeline step gets; None without code."""
 
     def __init__(self, name: str, args: StorageArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlops:aws:Storage", name, {}, opts)
@@ -64,18 +72,34 @@ class Storage(pulumi.ComponentResource):
             kms_key_id=account.kms_key_arn,
             opts=pulumi.ResourceOptions(parent=artifacts),
         )
+        self.code_uri = None
+        code_dir = account.spec.code_dir
+        if code_dir is not None:
+            code = aws.s3.BucketObjectv2(
+                f"{name}-code",
+                bucket=artifacts.id,
+                key=code_key(code_hash(code_dir)),  # new code, new key: a run keeps the code it started with
+                source=pulumi.AssetArchive({relative: pulumi.FileAsset(str(path)) for relative, path in code_files(code_dir)}),
+                content_type="application/zip",
+                server_side_encryption="aws:kms",
+                kms_key_id=account.kms_key_arn,
+                # Kept when the code changes: a pipeline execution started before carries on with it.
+                opts=pulumi.ResourceOptions(parent=artifacts, retain_on_delete=True),
+            )
+            self.code_uri = pulumi.Output.concat("s3://", artifacts.bucket, "/", code.key)
         self.data_bucket = data.bucket
         self.artifacts_bucket = artifacts.bucket
         self.spec_uri = pulumi.Output.concat("s3://", artifacts.bucket, "/", spec_object.key)
         self.preprocessor_uri = pulumi.Output.concat("s3://", artifacts.bucket, "/", preprocessor.key)
-        self.register_outputs(
-            {
-                "data_bucket": self.data_bucket,
-                "artifacts_bucket": self.artifacts_bucket,
-                "spec_uri": self.spec_uri,
-                "preprocessor_uri": self.preprocessor_uri,
-            }
-        )
+        outputs: dict[str, pulumi.Output[str]] = {
+            "data_bucket": self.data_bucket,
+            "artifacts_bucket": self.artifacts_bucket,
+            "spec_uri": self.spec_uri,
+            "preprocessor_uri": self.preprocessor_uri,
+        }
+        if self.code_uri is not None:
+            outputs["code_uri"] = self.code_uri
+        self.register_outputs(outputs)
 
     def _bucket(self, name: str, account: Account, role: str) -> aws.s3.Bucket:
         bucket = aws.s3.Bucket(

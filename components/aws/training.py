@@ -46,6 +46,8 @@ class TrainingPipelineArgs:
     artifacts_bucket: pulumi.Input[str]
     spec_uri: pulumi.Input[str]
     feature_groups: dict[str, str]
+    code_uri: pulumi.Input[str] | None = None
+    """The team's code archive in the artifacts bucket (``s3://<bucket>/<key>``), which every step gets; None without code."""
 
 
 class TrainingPipeline(pulumi.ComponentResource):
@@ -68,6 +70,17 @@ class TrainingPipeline(pulumi.ComponentResource):
         data_arn = pulumi.Output.concat("arn:aws:s3:::", args.data_bucket)
         artifacts_arn = pulumi.Output.concat("arn:aws:s3:::", args.artifacts_bucket)
         label_source = next(s for s in account.spec.platform.feature_store.sources if s.name == model.label.source)
+        # Reading the code archive (its key is its hash: exactly this archive, and each new one with its deployment).
+        code_read = (
+            [
+                statement(
+                    ["s3:GetObject"],
+                    [pulumi.Output.from_input(args.code_uri).apply(lambda uri: "arn:aws:s3:::" + uri.removeprefix("s3://"))],
+                )
+            ]
+            if args.code_uri is not None
+            else []
+        )
         role = account.role(
             f"{name}-role",
             "sagemaker.amazonaws.com",
@@ -105,6 +118,7 @@ class TrainingPipeline(pulumi.ComponentResource):
                     ],
                 ),
                 statement(["s3:GetObject"], [pulumi.Output.concat(artifacts_arn, "/spec/*")]),
+                *code_read,
                 statement(
                     ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey", "kms:CreateGrant"], [account.kms_key_arn]
                 ),
@@ -149,7 +163,7 @@ class TrainingPipeline(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         definition = pulumi.Output.all(
-            role.arn, args.data_bucket, args.artifacts_bucket, account.account_id, account.kms_key_arn, args.spec_uri
+            role.arn, args.data_bucket, args.artifacts_bucket, account.account_id, account.kms_key_arn, args.spec_uri, args.code_uri
         ).apply(
             lambda values: build(
                 account.spec,
@@ -165,6 +179,7 @@ class TrainingPipeline(pulumi.ComponentResource):
                     pipeline=pipeline_name,
                     group=group,
                     feature_groups=args.feature_groups,
+                    code_uri=values[6],
                 ),
             )
         )

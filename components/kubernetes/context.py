@@ -6,14 +6,18 @@ component reads like the YAML it becomes.
 
 from __future__ import annotations
 
+import base64
 import math
 from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 import pulumi
 
+from mlops_dsl.contracts.code import CODE_DIR_ENV, KUBERNETES_CODE_DIR, code_files, content_hash
 from mlops_dsl.contracts.environment import ENVIRONMENT_ENV, REGISTRY_URI_ENV, SPEC_ENV, STATE_DIR_ENV
-from mlops_dsl.contracts.names import KubernetesNames
+from mlops_dsl.contracts.names import KubernetesNames, config_map_key
 from mlops_dsl.loading.loader import ResolvedSpec
 from mlops_dsl.spec.environment import KubernetesTarget
 from mlops_dsl.spec.training import Resources
@@ -27,6 +31,54 @@ MONITOR_PORT = 8081
 TRIGGER_PORT = 8082
 FEATURE_SERVER_PORT = 6566
 REGISTRY_PORT = 5000
+
+
+@dataclass(frozen=True)
+class CodeFile:
+    """One file of the team's code in its ConfigMap."""
+
+    key: str
+    """Its ConfigMap key (:func:`~mlops_dsl.contracts.names.config_map_key`)."""
+    path: str
+    """Its POSIX path in the code folder, where the pod's volume puts it."""
+    content: bytes
+
+
+def _text(content: bytes) -> str | None:
+    """The content as text, where a ConfigMap's ``data`` can carry it (UTF-8 without NUL); else None."""
+    if b"\0" in content:
+        return None
+    try:
+        return content.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+@dataclass(frozen=True)
+class Code:
+    """The team's code (``Platform.code``) as one ConfigMap carries it to every runtime pod."""
+
+    hash: str
+    """The content hash the runtime records (:func:`~mlops_dsl.contracts.code.content_hash`)."""
+    files: tuple[CodeFile, ...]
+
+    @classmethod
+    def read(cls, root: Path) -> Code:
+        """The files of the code folder ``root`` (:func:`~mlops_dsl.contracts.code.code_files`) and their hash."""
+        entries = [(relative, path.read_bytes()) for relative, path in code_files(root)]
+        return cls(content_hash(entries), tuple(CodeFile(config_map_key(relative), relative, content) for relative, content in entries))
+
+    def data(self) -> dict[str, str]:
+        """The ConfigMap's ``data``: each text file by key."""
+        return {f.key: text for f in self.files if (text := _text(f.content)) is not None}
+
+    def binary_data(self) -> dict[str, str]:
+        """The ConfigMap's ``binaryData``: each other file by key, base64."""
+        return {f.key: base64.b64encode(f.content).decode("ascii") for f in self.files if _text(f.content) is None}
+
+    def items(self) -> list[dict[str, str]]:
+        """The volume's ``items``: each key back at its path (keys cannot hold '/')."""
+        return [{"key": f.key, "path": f.path} for f in self.files]
 
 
 @dataclass(frozen=True)
@@ -62,6 +114,17 @@ class Cluster:
     @property
     def spec_config_map(self) -> str:
         return self.names.spec()
+
+    @cached_property
+    def code(self) -> Code | None:
+        """The team's code, read once from the spec's code folder; None when the platform names none."""
+        root = self.spec.code_dir
+        return None if root is None else Code.read(root)
+
+    @property
+    def code_config_map(self) -> str | None:
+        """The ConfigMap holding the team's code (named after its hash); None without code."""
+        return None if self.code is None else self.names.code(self.code.hash)
 
     @property
     def secret(self) -> str:
@@ -100,12 +163,16 @@ class Cluster:
         return {"name": name, "namespace": self.namespace, "labels": self.labels(component, **extra)}
 
     def runtime_env(self, extra: dict[str, str] | None = None) -> list[dict[str, Any]]:
-        """The environment every runtime container gets: spec, state, registry; then ``extra`` (names from contracts.environment)."""
+        """The environment every runtime container gets: spec, state, registry, the code (if any); then ``extra``.
+
+        Names are from :mod:`mlops_dsl.contracts.environment` (and the code's from :mod:`mlops_dsl.contracts.code`).
+        """
         env = {
             SPEC_ENV: f"{SPEC_MOUNT}/platform.json",
             ENVIRONMENT_ENV: self.spec.environment,
             STATE_DIR_ENV: STATE_DIR,
             REGISTRY_URI_ENV: self.registry_url,
+            **({CODE_DIR_ENV: KUBERNETES_CODE_DIR} if self.code is not None else {}),
             **(extra or {}),
         }
         return [{"name": key, "value": value} for key, value in env.items()]
@@ -115,6 +182,18 @@ class Cluster:
         return (
             {"name": "spec", "configMap": {"name": self.spec_config_map}},
             {"name": "spec", "mountPath": SPEC_MOUNT, "readOnly": True},
+        )
+
+    def code_volume(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """The team's code as ([volume], [mount]), read-only at ``KUBERNETES_CODE_DIR``; both empty without code.
+
+        Every container that runs the runtime mounts it (with ``MLOPS_CODE_DIR`` from :meth:`runtime_env`).
+        """
+        if self.code is None or self.code_config_map is None:
+            return [], []
+        return (
+            [{"name": "code", "configMap": {"name": self.code_config_map, "items": self.code.items()}}],
+            [{"name": "code", "mountPath": KUBERNETES_CODE_DIR, "readOnly": True}],
         )
 
     def data_volume(self) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -81,6 +81,7 @@ class FeatureStore(pulumi.ComponentResource):
         )
 
         spec_volume, spec_mount = cluster.spec_volume()
+        code_volumes, code_mounts = cluster.code_volume()
         data_volume, data_mount = cluster.data_volume()
         server = container(
             "feature-server",
@@ -88,7 +89,7 @@ class FeatureStore(pulumi.ComponentResource):
             ["features", "serve", "--host", "0.0.0.0", "--port", str(FEATURE_SERVER_PORT)],
             Resources(cpu="250m", memory="512Mi"),
             env=cluster.runtime_env(),
-            mounts=[spec_mount, data_mount],
+            mounts=[spec_mount, *code_mounts, data_mount],
             ports=[{"name": "http", "containerPort": FEATURE_SERVER_PORT}],
             readinessProbe=http_probe("/health", FEATURE_SERVER_PORT),
             livenessProbe=http_probe("/health", FEATURE_SERVER_PORT, period=20, delay=30),
@@ -100,7 +101,7 @@ class FeatureStore(pulumi.ComponentResource):
             name=cluster.names.features(),
             component="feature-server",
             containers=[server],
-            volumes=[spec_volume, data_volume, TMP_VOLUME],
+            volumes=[spec_volume, *code_volumes, data_volume, TMP_VOLUME],
             port=FEATURE_SERVER_PORT,
         )
         materialize = container(
@@ -109,7 +110,7 @@ class FeatureStore(pulumi.ComponentResource):
             ["features", "materialize"],
             Resources(cpu="500m", memory="1Gi"),
             env=cluster.runtime_env(),
-            mounts=[spec_mount, data_mount],
+            mounts=[spec_mount, *code_mounts, data_mount],
         )
         k8s.batch.v1.CronJob(
             f"{name}-materialize",
@@ -124,7 +125,9 @@ class FeatureStore(pulumi.ComponentResource):
                         "backoffLimit": 2,
                         "template": {
                             "metadata": {"labels": cluster.labels("materialization")},
-                            "spec": cluster.pod_spec([materialize], [spec_volume, data_volume, TMP_VOLUME], restartPolicy="OnFailure"),
+                            "spec": cluster.pod_spec(
+                                [materialize], [spec_volume, *code_volumes, data_volume, TMP_VOLUME], restartPolicy="OnFailure"
+                            ),
                         },
                     }
                 },

@@ -1,4 +1,4 @@
-"""Foundation: the namespace, the runtime service account, the spec, the secrets and the shared volume."""
+"""Foundation: the namespace, the runtime service account, the spec, the team's code, the secrets and the shared volume."""
 
 from __future__ import annotations
 
@@ -52,6 +52,20 @@ class Foundation(pulumi.ComponentResource):
             data={"platform.json": resolved_json(cluster.spec)},
             opts=child(self, namespace),
         )
+        if cluster.code is not None and cluster.code_config_map is not None:
+            # Immutable, and named after its content: new code is a new ConfigMap, and the new name
+            # in every pod template rolls the pods onto it (a mutable one would change under them).
+            k8s.core.v1.ConfigMap(
+                f"{name}-code",
+                metadata={
+                    **cluster.metadata(cluster.code_config_map, "code"),
+                    "annotations": {"mlops.dev/code-hash": cluster.code.hash},
+                },
+                immutable=True,
+                data=cluster.code.data() or None,
+                binary_data=cluster.code.binary_data() or None,
+                opts=child(self, namespace),
+            )
         k8s.core.v1.Secret(
             f"{name}-secrets",
             metadata=cluster.metadata(cluster.secret, "secrets"),

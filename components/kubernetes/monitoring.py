@@ -118,6 +118,7 @@ class Monitoring(pulumi.ComponentResource):
             opts=child(self),
         )
         spec_volume, spec_mount = cluster.spec_volume()
+        code_volumes, code_mounts = cluster.code_volume()
         # Quality monitoring reads what the model servers capture and the labels, both on the shared state volume.
         data_volume, data_mount = cluster.data_volume()
         monitor_name = cluster.names.monitor()
@@ -127,7 +128,7 @@ class Monitoring(pulumi.ComponentResource):
             ["monitor", "--host", "0.0.0.0", "--port", str(MONITOR_PORT), "--prometheus-url", cluster.target.prometheus_url],
             Resources(cpu="100m", memory="512Mi"),
             env=cluster.runtime_env(),
-            mounts=[spec_mount, {**data_mount, "readOnly": True}],
+            mounts=[spec_mount, *code_mounts, {**data_mount, "readOnly": True}],
             ports=[{"name": "http", "containerPort": MONITOR_PORT}],
             readinessProbe=http_probe("/healthz", MONITOR_PORT),
             livenessProbe=http_probe("/healthz", MONITOR_PORT, period=20, delay=20),
@@ -139,7 +140,7 @@ class Monitoring(pulumi.ComponentResource):
             name=monitor_name,
             component="drift-monitor",
             containers=[monitor],
-            volumes=[spec_volume, data_volume, TMP_VOLUME],
+            volumes=[spec_volume, *code_volumes, data_volume, TMP_VOLUME],
             port=MONITOR_PORT,
         )
         service_monitor(self, cluster, f"{name}-drift-monitor-scrape", monitor_name, "drift-monitor")

@@ -56,6 +56,7 @@ class RetrainingWebhook(pulumi.ComponentResource):
             opts=child(self, account, role),
         )
         spec_volume, spec_mount = cluster.spec_volume()
+        code_volumes, code_mounts = cluster.code_volume()
         data_volume, data_mount = cluster.data_volume()
         trigger = container(
             "trigger",
@@ -73,6 +74,7 @@ class RetrainingWebhook(pulumi.ComponentResource):
             ],
             mounts=[
                 spec_mount,
+                *code_mounts,
                 data_mount,
                 {"name": "token", "mountPath": SECRETS_MOUNT, "readOnly": True},
                 {"name": "jobs", "mountPath": JOBS_MOUNT, "readOnly": True},
@@ -83,6 +85,7 @@ class RetrainingWebhook(pulumi.ComponentResource):
         )
         volumes = [
             spec_volume,
+            *code_volumes,
             data_volume,
             {"name": "token", "secret": {"secretName": cluster.secret, "items": [{"key": args.token_key, "path": "token"}]}},
             {"name": "jobs", "configMap": {"name": args.job_templates}},

@@ -32,6 +32,7 @@ class ModelServing(pulumi.ComponentResource):
         cluster, model = args.cluster, args.model
         serving = model.serving
         spec_volume, spec_mount = cluster.spec_volume()
+        code_volumes, code_mounts = cluster.code_volume()
         data_volume, data_mount = cluster.data_volume()
         model_label = {"mlops.dev/model": model.name}
         self.service = pulumi.Output.from_input("")
@@ -43,13 +44,16 @@ class ModelServing(pulumi.ComponentResource):
                 ["serve", "--model", model.name, "--role", role, "--host", "0.0.0.0", "--port", str(SERVER_PORT)],
                 serving.resources,
                 env=cluster.runtime_env(),
-                mounts=[spec_mount, data_mount],
+                mounts=[spec_mount, *code_mounts, data_mount],
                 ports=[{"name": "http", "containerPort": SERVER_PORT}],
                 readinessProbe=http_probe(f"/v2/models/{model.name}/ready", SERVER_PORT, period=5),
                 livenessProbe=http_probe("/v2/health/live", SERVER_PORT, period=15, delay=20),
             )
             labels = cluster.labels("model-server", **model_label, **{"mlops.dev/role": role})
-            return {"metadata": {"labels": labels}, "spec": cluster.pod_spec([server], [spec_volume, data_volume, TMP_VOLUME])}
+            return {
+                "metadata": {"labels": labels},
+                "spec": cluster.pod_spec([server], [spec_volume, *code_volumes, data_volume, TMP_VOLUME]),
+            }
 
         if serving.online:
             stable_name = cluster.names.server(model.name)
@@ -135,7 +139,7 @@ class ModelServing(pulumi.ComponentResource):
                 ["batch", "--model", model.name, "--input", batch.input, "--output", batch.output],
                 batch.resources,
                 env=cluster.runtime_env(),
-                mounts=[spec_mount, data_mount],
+                mounts=[spec_mount, *code_mounts, data_mount],
             )
             k8s.batch.v1.CronJob(
                 f"{name}-batch",
@@ -149,7 +153,9 @@ class ModelServing(pulumi.ComponentResource):
                             "parallelism": 1,
                             "template": {
                                 "metadata": {"labels": cluster.labels("batch-inference", **model_label)},
-                                "spec": cluster.pod_spec([scorer], [spec_volume, data_volume, TMP_VOLUME], restartPolicy="Never"),
+                                "spec": cluster.pod_spec(
+                                    [scorer], [spec_volume, *code_volumes, data_volume, TMP_VOLUME], restartPolicy="Never"
+                                ),
                             },
                         }
                     },

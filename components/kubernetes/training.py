@@ -14,7 +14,6 @@ from components.kubernetes.context import JOBS_MOUNT, SECRETS_MOUNT, TMP_VOLUME,
 from mlops_dsl.contracts.environment import TRIGGER_REASON_ENV, WEBHOOK_SECRET_FILE_ENV
 from mlops_dsl.contracts.names import job_template_name
 from mlops_dsl.spec.platform import Model
-from mlops_dsl.spec.training import BUILT_IN_TRAINER
 
 
 @dataclass(frozen=True)
@@ -29,22 +28,18 @@ class TrainingArgs:
 def job_spec(cluster: Cluster, model: Model, token_key: str, reason: str) -> dict[str, Any]:
     """The Job spec that runs one training run of ``model``."""
     spec_volume, spec_mount = cluster.spec_volume()
+    code_volumes, code_mounts = cluster.code_volume()
     data_volume, data_mount = cluster.data_volume()
     token = {"name": "token", "secret": {"secretName": cluster.secret, "items": [{"key": token_key, "path": "token"}]}}
-    if model.training.entrypoint == BUILT_IN_TRAINER:
-        command: dict[str, Any] = {}
-        args = ["train", "--model", model.name]
-    else:
-        command = {"command": ["python", "-m", model.training.entrypoint]}
-        args = ["--model", model.name]
+    # Always the built-in trainer: a training function of the team's code (training.entrypoint)
+    # is one it imports from the mounted code and calls in place of fitting the estimator.
     trainer = container(
         "train",
         model.training.image or cluster.image,
-        args,
+        ["train", "--model", model.name],
         model.training.resources,
         env=cluster.runtime_env({TRIGGER_REASON_ENV: reason, WEBHOOK_SECRET_FILE_ENV: f"{SECRETS_MOUNT}/token"}),
-        mounts=[spec_mount, data_mount, {"name": "token", "mountPath": SECRETS_MOUNT, "readOnly": True}],
-        **command,
+        mounts=[spec_mount, *code_mounts, data_mount, {"name": "token", "mountPath": SECRETS_MOUNT, "readOnly": True}],
     )
     return {
         "backoffLimit": 0,  # a failed run is recorded and retriggered by policy, not retried blindly
@@ -52,7 +47,7 @@ def job_spec(cluster: Cluster, model: Model, token_key: str, reason: str) -> dic
         "ttlSecondsAfterFinished": 7 * 24 * 3600,
         "template": {
             "metadata": {"labels": cluster.labels("training", **{"mlops.dev/model": model.name})},
-            "spec": cluster.pod_spec([trainer], [spec_volume, data_volume, token, TMP_VOLUME], restartPolicy="Never"),
+            "spec": cluster.pod_spec([trainer], [spec_volume, *code_volumes, data_volume, token, TMP_VOLUME], restartPolicy="Never"),
         },
     }
 

@@ -58,6 +58,11 @@ def _build(spec: Any, model_name: str, inputs: PipelineInputs) -> str:
     reason = ParameterString("TriggerReason", default_value="schedule")
     run_id = ParameterString("RunId", default_value="scheduled")
     environment = {"MLOPS_MODEL": model.name, "MLOPS_SPEC": "/opt/ml/processing/input/spec/platform.json", "MLOPS_ENV": spec.environment}
+    if inputs.code_uri is not None:  # the team's code: an input of every step that runs the runtime
+        environment["MLOPS_CODE_DIR"] = "/opt/ml/processing/input/code/code.zip"
+    training_environment = {**environment, "MLOPS_SPEC": "/opt/ml/input/data/spec/platform.json"}
+    if inputs.code_uri is not None:
+        training_environment["MLOPS_CODE_DIR"] = "/opt/ml/input/data/code/code.zip"
     processing_type = model.training.resources.instance_type
     vpc = spec.target.vpc
     network = None
@@ -81,6 +86,11 @@ def _build(spec: Any, model_name: str, inputs: PipelineInputs) -> str:
         )
 
     spec_input = ProcessingInput(source=inputs.spec_uri, destination="/opt/ml/processing/input/spec", input_name="spec")
+    code_inputs = (
+        [ProcessingInput(source=inputs.code_uri, destination="/opt/ml/processing/input/code", input_name="code")]
+        if inputs.code_uri is not None
+        else []
+    )
     label_source = next(s for s in platform.feature_store.sources if s.name == model.label.source)
     labels_uri = label_source.path if "://" in label_source.path else f"s3://{inputs.data_bucket}/{label_source.path.strip('/')}"
     views = list(dict.fromkeys(ref.partition(":")[0] for ref in model.features))
@@ -92,6 +102,7 @@ def _build(spec: Any, model_name: str, inputs: PipelineInputs) -> str:
         step_args=processor("prepare").run(
             inputs=[
                 spec_input,
+                *code_inputs,
                 ProcessingInput(source=labels_uri, destination="/opt/ml/processing/input/labels", input_name="labels"),
                 *[
                     ProcessingInput(
@@ -117,7 +128,7 @@ def _build(spec: Any, model_name: str, inputs: PipelineInputs) -> str:
         instance_count=1,
         instance_type=resources.instance_type,
         container_entry_point=["mlops", "sagemaker", "train"],
-        environment={**environment, "MLOPS_SPEC": "/opt/ml/input/data/spec/platform.json"},
+        environment=training_environment,
         volume_kms_key=inputs.kms_key_arn,
         output_kms_key=inputs.kms_key_arn,
         output_path=Join(on="/", values=[run, "model"]),
@@ -130,13 +141,14 @@ def _build(spec: Any, model_name: str, inputs: PipelineInputs) -> str:
     )
     train = TrainingStep(
         "Train",
-        description=f"Fit {model.training.estimator}",
+        description=f"Fit {model.training.entrypoint if model.training.custom else model.training.estimator}",
         step_args=estimator.fit(
             {
                 "train": TrainingInput(
                     prepare.properties.ProcessingOutputConfig.Outputs["train"].S3Output.S3Uri, content_type="application/x-parquet"
                 ),
                 "spec": TrainingInput(inputs.spec_uri, content_type="application/json"),
+                **({"code": TrainingInput(inputs.code_uri, content_type="application/zip")} if inputs.code_uri is not None else {}),
             }
         ),
     )
@@ -148,6 +160,7 @@ def _build(spec: Any, model_name: str, inputs: PipelineInputs) -> str:
         step_args=processor("evaluate").run(
             inputs=[
                 spec_input,
+                *code_inputs,
                 ProcessingInput(
                     source=train.properties.ModelArtifacts.S3ModelArtifacts,
                     destination="/opt/ml/processing/input/model",
@@ -231,7 +244,7 @@ def _build(spec: Any, model_name: str, inputs: PipelineInputs) -> str:
                 "run_id": run_id,
                 "code_version": inputs.image,
                 "data_snapshot": JsonGet(step_name=prepare.name, property_file=lineage, json_path="data_snapshot"),
-                "estimator": model.training.estimator,
+                "estimator": model.training.entrypoint if model.training.custom else model.training.estimator,
                 "parameters": json.dumps(model.training.hyperparameters, sort_keys=True),
             },
             description=f"{model.name}: {model.description or model.task}",
