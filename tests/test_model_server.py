@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 import numpy as np
+import orjson
 import pytest
 import tritonclient.http as triton
 
@@ -71,6 +72,67 @@ def test_a_standard_open_inference_protocol_client_works(server: Server) -> None
     assert np.allclose(probability, expected)
     assert set(result.as_numpy("label")) <= {0, 1}
     assert result.get_response()["model_version"] == "1"
+
+
+def binary_inputs(batch: np.ndarray) -> list[triton.InferInput]:
+    """One tensor per feature, as ``set_data_from_numpy`` makes it by default: binary data after the JSON header."""
+    inputs = []
+    for index, (name, dtype) in enumerate(zip(FEATURES, DTYPES, strict=True)):
+        tensor = triton.InferInput(name, [len(batch)], dtype)
+        tensor.set_data_from_numpy(batch[:, index].astype(np.int64 if dtype == "INT64" else np.float64))
+        inputs.append(tensor)
+    return inputs
+
+
+def test_the_triton_clients_default_infer_call_sends_and_gets_binary_data(server: Server) -> None:
+    client = triton.InferenceServerClient(url=server.url.removeprefix("http://"))
+    assert client.get_server_metadata()["extensions"] == ["binary_tensor_data"]
+    batch = rows(6)
+    result = client.infer("churn", binary_inputs(batch))
+    described = result.get_response()["outputs"]
+    assert [o["name"] for o in described] == ["probability", "label"]
+    assert all("data" not in o and o["parameters"]["binary_data_size"] == 6 * 8 for o in described)
+    estimator = server.registry.load("churn", "1").estimator
+    assert np.array_equal(result.as_numpy("probability"), estimator.predict_proba(batch)[:, 1])
+    assert np.array_equal(result.as_numpy("label"), estimator.predict(batch))
+
+
+def test_binary_inputs_with_json_outputs(server: Server) -> None:
+    client = triton.InferenceServerClient(url=server.url.removeprefix("http://"))
+    batch = rows(3)
+    outputs = [triton.InferRequestedOutput("probability", binary_data=False), triton.InferRequestedOutput("label", binary_data=True)]
+    result = client.infer("churn", binary_inputs(batch), outputs=outputs, request_id="mixed")
+    response = result.get_response()
+    assert response["id"] == "mixed"
+    probability, label = response["outputs"]
+    assert len(probability["data"]) == 3 and "parameters" not in probability
+    assert label["parameters"] == {"binary_data_size": 3 * 8} and "data" not in label
+    assert np.allclose(result.as_numpy("probability"), server.registry.load("churn", "1").estimator.predict_proba(batch)[:, 1])
+    # every output asked back as JSON: a plain JSON response, as before the extension
+    plain = client.infer("churn", binary_inputs(batch), outputs=[triton.InferRequestedOutput("label", binary_data=False)])
+    assert plain.get_response()["outputs"][0]["data"] == result.as_numpy("label").tolist()
+
+
+def test_binary_responses_carry_their_header_length_and_errors_stay_json(server: Server) -> None:
+    body, json_size = triton.InferenceServerClient.generate_request_body(binary_inputs(rows(2)))
+    headers = {"Inference-Header-Content-Length": str(json_size)}
+    answer = httpx.post(f"{server.url}/v2/models/churn/infer", content=body, headers=headers)
+    assert answer.status_code == 200 and answer.headers["content-type"] == "application/octet-stream"
+    size = int(answer.headers["inference-header-content-length"])
+    assert len(answer.content) == size + 2 * 8 + 2 * 8
+    assert [o["parameters"]["binary_data_size"] for o in orjson.loads(answer.content[:size])["outputs"]] == [16, 16]
+    for bad, message in [
+        (body[:-3], "only 13 remain after the JSON header and the inputs before it"),
+        (body + b"\0", "the body has 1 bytes after the JSON header that no input claims"),
+    ]:
+        refused = httpx.post(f"{server.url}/v2/models/churn/infer", content=bad, headers=headers)
+        assert refused.status_code == 400 and refused.headers["content-type"] == "application/json"
+        assert message in refused.json()["error"]
+    refused = httpx.post(f"{server.url}/v2/models/churn/infer", content=body, headers={"Inference-Header-Content-Length": "x"})
+    assert refused.status_code == 400 and "Inference-Header-Content-Length header must be a number of bytes" in refused.json()["error"]
+    huge = {"Inference-Header-Content-Length": "10"}
+    assert httpx.post(f"{server.url}/v2/models/churn/infer", content=b"\0" * (9 * 1024 * 1024), headers=huge).status_code == 413
+    assert 'code="500"' not in httpx.get(f"{server.url}/metrics").text
 
 
 def test_one_matrix_tensor_as_mlserver_clients_send_it(server: Server) -> None:

@@ -11,7 +11,7 @@ import json
 import os
 
 FEATURES = json.loads(os.environ.get("MLOPS_FEATURES", "[]"))
-PREDICTION_OUTPUTS = ("probability", "prediction")
+PREDICTION_OUTPUTS = ("probability", "prediction", "probabilities")
 
 
 def _flatten(data):
@@ -32,6 +32,9 @@ def rows_of(request, response):
         columns = {tensor["name"]: _flatten(tensor["data"]) for tensor in inputs}
     output = next(o for o in response["outputs"] if o["name"] in PREDICTION_OUTPUTS)
     predictions = _flatten(output["data"])
+    if output["name"] == "probabilities":  # multiclass [N, C]: the top class's probability, as the training baseline has it
+        width = output["shape"][1]
+        predictions = [max(predictions[i : i + width]) for i in range(0, len(predictions), width)]
     rows = []
     for index, prediction in enumerate(predictions):
         row = {name: columns[name][index] for name in FEATURES if name in columns}

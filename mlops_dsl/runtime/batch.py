@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from mlops_dsl.loading.loader import ResolvedSpec
 from mlops_dsl.runtime.registry import PRODUCTION, ModelRegistry
-from mlops_dsl.runtime.server.app import predict
+from mlops_dsl.runtime.server.app import class_labels, predict
 from mlops_dsl.runtime.state import StatePaths, source_path
 from mlops_dsl.spec.feature_store import Source
 from mlops_dsl.spec.platform import Model
@@ -60,7 +61,14 @@ def score(model: Model, source: str, target: str, paths: StatePaths) -> Path:
             ]
         )
     outputs = predict(loaded, frame[loaded.inputs].to_numpy(dtype=float))
-    scored = frame.assign(**{name: values for name, _, values in outputs}, model_version=version)
+    columns: dict[str, Any] = {}
+    for name, _, values in outputs:
+        if values.ndim == 2:  # a multiclass model's probabilities: one column per class, named after it
+            _, classes = class_labels(loaded)
+            columns.update({f"probability_{label}": values[:, i] for i, label in enumerate(classes.tolist())})
+        else:
+            columns[name] = values
+    scored = frame.assign(**columns, model_version=version)
     out = Path(source_path(Source(name="batch_output", path=target), paths.data_root))
     out.mkdir(parents=True, exist_ok=True)
     written = out / f"scores-{datetime.now(UTC):%Y%m%d-%H%M%S}.parquet"

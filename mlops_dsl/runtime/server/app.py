@@ -1,4 +1,25 @@
-"""The model server's HTTP application (Starlette): Open Inference Protocol v2 plus /metrics."""
+"""The model server's HTTP application (Starlette): Open Inference Protocol v2 plus /metrics.
+
+What a model answers with, by task (every output ``[N, ...]`` for ``N`` rows):
+
+- a binary classifier: ``probability`` (FP64 ``[N]``, the probability of
+  ``classes_[1]``) and ``label`` (the predicted class, ``[N]``);
+- a classifier of more than two classes: ``probabilities`` (FP64 ``[N, C]``,
+  one column per class in the estimator's ``classes_`` order; each row sums
+  to 1) and ``label``;
+- a regressor: ``prediction`` (FP64 ``[N]``).
+
+``label`` is INT64 for numeric (and boolean) classes and BYTES (text)
+otherwise. The model metadata (``GET /v2/models/{name}``) says which outputs
+a version has; for more than two classes the ``probabilities`` entry has the
+shape ``[-1, C]`` and ``parameters.class_labels``, the classes in column
+order (the values ``label`` takes)::
+
+    {"name": "probabilities", "datatype": "FP64", "shape": [-1, 3], "parameters": {"class_labels": [0, 1, 2]}}
+
+Inputs and outputs travel as JSON or, with the binary tensor data extension
+(:mod:`mlops_dsl.runtime.server.binary`), as raw bytes after a JSON header.
+"""
 
 from __future__ import annotations
 
@@ -21,6 +42,7 @@ from starlette.routing import Route
 from mlops_dsl import __version__
 from mlops_dsl.runtime.bodies import BodyTooLargeError, read_body
 from mlops_dsl.runtime.registry import LoadedModel
+from mlops_dsl.runtime.server.binary import HEADER, OCTET_STREAM, decode_binary, encode_binary, header_length
 from mlops_dsl.runtime.server.capture import Capture
 from mlops_dsl.runtime.server.metrics import ServerMetrics
 from mlops_dsl.runtime.server.protocol import FEATURE_DATATYPES, RequestError, decode, encode, error_body
@@ -50,9 +72,43 @@ def _error(message: str, status: int) -> Response:
     return Response(error_body(message), status_code=status, media_type=JSON)
 
 
+def class_labels(loaded: LoadedModel) -> tuple[str, np.ndarray]:
+    """A classifier's classes as its ``label`` output sends them: INT64 if they are numbers (or booleans), else BYTES (text)."""
+    known: tuple[str, np.ndarray] | None = loaded.extra.get("classes")
+    if known is None:
+        classes = np.asarray(loaded.estimator.classes_)
+        known = ("INT64", classes.astype(np.int64)) if classes.dtype.kind in "biuf" else ("BYTES", classes.astype(str))
+        loaded.extra["classes"] = known
+    return known
+
+
+def multiclass(loaded: LoadedModel) -> bool:
+    """Whether a model is a classifier of more than two classes (it answers with ``probabilities``, one column per class)."""
+    return loaded.task == "classification" and len(class_labels(loaded)[1]) > 2
+
+
 def outputs_of(loaded: LoadedModel) -> list[str]:
     """The output tensors a model answers with."""
-    return ["probability", "label"] if loaded.task == "classification" else ["prediction"]
+    known: list[str] | None = loaded.extra.get("outputs")  # asked on every request
+    if known is None:
+        if loaded.task != "classification":
+            known = ["prediction"]
+        else:
+            known = ["probabilities", "label"] if multiclass(loaded) else ["probability", "label"]
+        loaded.extra["outputs"] = known
+    return known
+
+
+def output_metadata(loaded: LoadedModel) -> list[dict[str, Any]]:
+    """The model metadata's ``outputs``: each output's name, datatype and shape, and a multiclass model's class labels."""
+    if loaded.task != "classification":
+        return [{"name": "prediction", "datatype": "FP64", "shape": [-1]}]
+    datatype, classes = class_labels(loaded)
+    label = {"name": "label", "datatype": datatype, "shape": [-1]}
+    if not multiclass(loaded):
+        return [{"name": "probability", "datatype": "FP64", "shape": [-1]}, label]
+    columns = {"class_labels": classes.tolist()}
+    return [{"name": "probabilities", "datatype": "FP64", "shape": [-1, len(classes)], "parameters": columns}, label]
 
 
 def predict(loaded: LoadedModel, rows: np.ndarray) -> list[tuple[str, str, np.ndarray]]:
@@ -63,10 +119,22 @@ def predict(loaded: LoadedModel, rows: np.ndarray) -> list[tuple[str, str, np.nd
         estimator = trees  # the same figures, without scikit-learn's per-tree and per-call overhead
     if loaded.task == "classification":
         probabilities = estimator.predict_proba(rows)
-        labels = loaded.estimator.classes_[probabilities.argmax(axis=1)]
-        positive = probabilities[:, 1] if probabilities.shape[1] == 2 else probabilities.max(axis=1)
-        return [("probability", "FP64", np.asarray(positive, dtype=float)), ("label", "INT64", np.asarray(labels, dtype=np.int64))]
+        datatype, classes = class_labels(loaded)
+        labels = ("label", datatype, classes[probabilities.argmax(axis=1)])
+        if probabilities.shape[1] > 2:
+            return [("probabilities", "FP64", np.asarray(probabilities, dtype=float)), labels]
+        return [("probability", "FP64", np.asarray(probabilities[:, 1], dtype=float)), labels]
     return [("prediction", "FP64", np.asarray(estimator.predict(rows), dtype=float))]
+
+
+def scalar_prediction(produced: list[tuple[str, str, np.ndarray]]) -> np.ndarray:
+    """One number per row, as the training baseline's prediction distribution has it (the trainer's ``scores``).
+
+    The positive class's probability, the regression value, or for more than
+    two classes the top class's probability.
+    """
+    values = produced[0][2]
+    return values.max(axis=1) if values.ndim == 2 else values
 
 
 def create_app(slots: ModelSlots, metrics: ServerMetrics, settings: ServerSettings, capture: dict[str, Capture] | None = None) -> Starlette:
@@ -82,7 +150,7 @@ def create_app(slots: ModelSlots, metrics: ServerMetrics, settings: ServerSettin
         return _json({"ready": is_ready}, 200 if is_ready else 503)
 
     async def server_metadata(request: Request) -> Response:
-        return _json({"name": "mlops-dsl", "version": __version__, "extensions": []})
+        return _json({"name": "mlops-dsl", "version": __version__, "extensions": ["binary_tensor_data"]})
 
     def served_or_error(name: str, version: str | None) -> tuple[Any, Response | None]:
         if name not in slots.models:
@@ -101,7 +169,6 @@ def create_app(slots: ModelSlots, metrics: ServerMetrics, settings: ServerSettin
             return problem
         types = {f"{v.name}:{f.name}": f.dtype for v in slots.platform.feature_store.feature_views for f in v.features}
         versions = [served.stable.version] + ([served.canary.version] if served.canary else [])
-        output_types = {"probability": "FP64", "label": "INT64", "prediction": "FP64"}
         return _json(
             {
                 "name": name,
@@ -111,7 +178,7 @@ def create_app(slots: ModelSlots, metrics: ServerMetrics, settings: ServerSettin
                     {"name": column_of(ref), "datatype": FEATURE_DATATYPES[types.get(ref, "float64")], "shape": [-1]}
                     for ref in served.stable.features
                 ],
-                "outputs": [{"name": out, "datatype": output_types[out], "shape": [-1]} for out in outputs_of(served.stable)],
+                "outputs": output_metadata(served.stable),
             }
         )
 
@@ -137,7 +204,13 @@ def create_app(slots: ModelSlots, metrics: ServerMetrics, settings: ServerSettin
         metrics.requests.labels(*labels).inc()
         try:
             body = await read_body(request, settings.max_body_bytes)
-            inference = decode(body, loaded.inputs, max_rows=settings.max_rows, outputs=outputs_of(loaded), keys=slots.keys[name])
+            binary_header = header_length(request.scope["headers"])
+            if binary_header is None:
+                inference = decode(body, loaded.inputs, max_rows=settings.max_rows, outputs=outputs_of(loaded), keys=slots.keys[name])
+            else:
+                inference = decode_binary(
+                    body, binary_header, loaded.inputs, max_rows=settings.max_rows, outputs=outputs_of(loaded), keys=slots.keys[name]
+                )
             produced = predict(loaded, inference.rows)
         except BodyTooLargeError as error:
             metrics.errors.labels(*labels, str(error.status)).inc()
@@ -152,23 +225,33 @@ def create_app(slots: ModelSlots, metrics: ServerMetrics, settings: ServerSettin
         rows = inference.rows
         for index, feature in enumerate(loaded.inputs):
             metrics.features.observe((name, loaded.version, feature), rows[:, index])
-        metrics.predictions.observe(labels, produced[0][2])
+        scalar = scalar_prediction(produced)
+        metrics.predictions.observe(labels, scalar)
         metrics.rows.labels(*labels).inc(rows.shape[0])
         wanted = [out for out in produced if inference.outputs is None or out[0] in inference.outputs]
         recorder = captures.get(name)
         if recorder is not None and recorder.sampled():
+            captured = {out_name: values.tolist() for out_name, _, values in produced}
+            if scalar is not produced[0][2]:
+                # More than two classes: the top class's probability too, the one number per row that the
+                # quality monitor reads as "probability" and the baseline's prediction distribution holds.
+                captured["probability"] = scalar.tolist()
             try:
                 recorder.write(
                     name,
                     loaded.version,
                     inference.request_id,
                     {feature: rows[:, i].tolist() for i, feature in enumerate(loaded.inputs)},
-                    {out_name: values.tolist() for out_name, _, values in produced},
+                    captured,
                     inference.keys,
                 )
             except OSError:  # capture is best effort: a full disk must not fail predictions
                 log.exception("data capture failed for %s", name)
-        response = Response(encode(name, loaded.version, inference.request_id, wanted), media_type=JSON)
+        if (inference.binary_default or inference.binary_overrides) and any(inference.wants_binary(out[0]) for out in wanted):
+            content, size = encode_binary(name, loaded.version, inference.request_id, wanted, inference.wants_binary)
+            response = Response(content, media_type=OCTET_STREAM, headers={HEADER: str(size)})
+        else:
+            response = Response(encode(name, loaded.version, inference.request_id, wanted), media_type=JSON)
         metrics.latency.labels(*labels).observe(time.perf_counter() - started)
         return response
 

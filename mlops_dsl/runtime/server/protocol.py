@@ -9,6 +9,11 @@ integer type or ``BYTES``: they are not fed to the model, but data capture
 records them so quality monitoring can join predictions with the labels that
 arrive later. Every mistake is a :class:`RequestError` with one clear line and
 a 4xx status, never a server error.
+
+Tensor data may also come as raw bytes after a JSON header, and outputs go
+back that way on request: the binary tensor data extension, in
+:mod:`mlops_dsl.runtime.server.binary`, which hands this module the header
+with each binary input's ``data`` already an array of the input's datatype.
 """
 
 from __future__ import annotations
@@ -54,11 +59,21 @@ class Inference:
     parameters: dict[str, Any]
     keys: dict[str, list[Any]] = field(default_factory=dict)
     """Entity join key values by key name, one per row; only the keys the request sent."""
+    binary_default: bool = False
+    """Whether outputs go back as binary data unless they say otherwise (the request's ``parameters.binary_data_output``)."""
+    binary_overrides: dict[str, bool] = field(default_factory=dict)
+    """Requested outputs that say themselves whether they go back as binary data (their ``parameters.binary_data``)."""
+
+    def wants_binary(self, output: str) -> bool:
+        """Whether ``output`` goes back as binary data after the JSON header."""
+        return self.binary_overrides.get(output, self.binary_default)
 
 
-def _flatten(data: Any, name: str) -> list[Any]:
+def _flatten(data: Any, name: str) -> list[Any] | np.ndarray:
     """The tensor's values in row-major order (the protocol allows flat or nested lists)."""
     if not isinstance(data, list):
+        if isinstance(data, np.ndarray):  # binary data, read by binary.py: flat already, of the datatype
+            return data
         raise RequestError(f"input {name!r}: 'data' must be a list, got {type(data).__name__}")
     if not any(isinstance(value, list) for value in data):
         return data
@@ -76,7 +91,8 @@ class _Tensor:
     name: str
     shape: list[int]
     datatype: str
-    values: list[Any]
+    values: list[Any] | np.ndarray
+    """The values in row-major order: a list from JSON, an array of the datatype from binary data."""
 
 
 def _parse(item: Any, index: int) -> _Tensor:
@@ -93,6 +109,8 @@ def _parse(item: Any, index: int) -> _Tensor:
     if datatype not in DATATYPES:
         raise RequestError(f"input {name!r}: datatype {datatype!r} is not an Open Inference Protocol type ({', '.join(sorted(DATATYPES))})")
     if "data" not in item:
+        if isinstance(item.get("parameters"), dict) and "binary_data_size" in item["parameters"]:
+            raise RequestError(f"input {name!r} has binary data, but the request has no Inference-Header-Content-Length header")
         raise RequestError(f"input {name!r}: 'data' is missing")
     flat = _flatten(item["data"], name)
     expected = math.prod(shape)
@@ -125,11 +143,12 @@ def _key(tensor: _Tensor) -> list[Any]:
         raise RequestError(f"input {name!r} is an entity key: its datatype must be an integer type (INT64, ...) or BYTES, got {datatype}")
     if len(shape) > 2 or (len(shape) == 2 and shape[1] != 1):
         raise RequestError(f"input {name!r}: shape {shape} should be [N] or [N, 1] (one key per row)")
+    values = tensor.values.tolist() if isinstance(tensor.values, np.ndarray) else tensor.values
     wanted = str if datatype == "BYTES" else int
-    for value in tensor.values:
+    for value in values:
         if not isinstance(value, wanted) or isinstance(value, bool):
             raise RequestError(f"input {name!r}: datatype {datatype} does not match the value {value!r}")
-    return tensor.values
+    return values
 
 
 def decode(body: bytes, features: list[str], *, max_rows: int, outputs: list[str], keys: Sequence[str] = ()) -> Inference:
@@ -138,6 +157,11 @@ def decode(body: bytes, features: list[str], *, max_rows: int, outputs: list[str
         message = orjson.loads(body)
     except orjson.JSONDecodeError as error:
         raise RequestError(f"the body is not valid JSON: {error}") from None
+    return decode_message(message, features, max_rows, outputs, keys)
+
+
+def decode_message(message: Any, features: list[str], max_rows: int, outputs: list[str], keys: Sequence[str] = ()) -> Inference:
+    """Check a request already parsed from JSON, as :func:`decode` does."""
     if not isinstance(message, dict):
         raise RequestError("the body must be a JSON object with an 'inputs' list")
     inputs = message.get("inputs")
@@ -161,6 +185,7 @@ def decode(body: bytes, features: list[str], *, max_rows: int, outputs: list[str
             raise RequestError(f"input {name!r} has {len(key_values)} keys; the features have {rows.shape[0]} rows")
     wanted = message.get("outputs")
     requested = None
+    overrides: dict[str, bool] = {}
     if wanted is not None:
         if not isinstance(wanted, list) or not all(isinstance(o, dict) and isinstance(o.get("name"), str) for o in wanted):
             raise RequestError("'outputs' must be a list of objects with a 'name'")
@@ -168,11 +193,21 @@ def decode(body: bytes, features: list[str], *, max_rows: int, outputs: list[str
         unknown = [name for name in requested if name not in outputs]
         if unknown:
             raise RequestError(f"unknown output {unknown[0]!r}; allowed: {', '.join(outputs)}")
+        for output in wanted:
+            output_parameters = output.get("parameters")
+            binary = output_parameters.get("binary_data") if isinstance(output_parameters, dict) else None
+            if binary is not None:
+                if not isinstance(binary, bool):
+                    raise RequestError(f"output {output['name']!r}: parameters.binary_data must be true or false, got {binary!r}")
+                overrides[output["name"]] = binary
     request_id = message.get("id")
     parameters = message.get("parameters") or {}
     if not isinstance(parameters, dict):
         raise RequestError("'parameters' must be an object")
-    return Inference(rows, str(request_id) if request_id is not None else None, requested, parameters, sent_keys)
+    binary_default = parameters.get("binary_data_output", False)
+    if binary_default is not False and binary_default is not True:
+        raise RequestError(f"parameters.binary_data_output must be true or false, got {binary_default!r}")
+    return Inference(rows, str(request_id) if request_id is not None else None, requested, parameters, sent_keys, binary_default, overrides)
 
 
 def _by_feature(tensors: list[tuple[str, list[int], np.ndarray]], features: list[str], keys: list[str]) -> np.ndarray:
@@ -202,12 +237,24 @@ def encode(model: str, version: str, request_id: str | None, outputs: list[tuple
         "model_name": model,
         "model_version": version,
         "outputs": [
-            {"name": name, "datatype": datatype, "shape": list(values.shape), "data": values.ravel()} for name, datatype, values in outputs
+            # json_data, inlined: this is every JSON response's path
+            {
+                "name": name,
+                "datatype": datatype,
+                "shape": list(values.shape),
+                "data": values.ravel().tolist() if datatype == "BYTES" else values.ravel(),
+            }
+            for name, datatype, values in outputs
         ],
     }
     if request_id is not None:
         message["id"] = request_id
     return orjson.dumps(message, option=orjson.OPT_SERIALIZE_NUMPY)
+
+
+def json_data(datatype: str, values: np.ndarray) -> Any:
+    """An output's ``data``, flat, in a form orjson writes (it writes numeric numpy arrays itself, but not text)."""
+    return values.ravel().tolist() if datatype == "BYTES" else values.ravel()
 
 
 def error_body(message: str) -> bytes:
