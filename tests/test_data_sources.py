@@ -26,11 +26,11 @@ from mlops_dsl.aws.trigger_function import Trigger, handler
 from mlops_dsl.cli.main import main
 from mlops_dsl.contracts.retraining import RunRequest
 from mlops_dsl.loading.loader import ResolvedSpec, load_platform
-from mlops_dsl.runtime.source_data import SourceDataError, read_source
 from mlops_dsl.runtime.features import mirror_folder, open_store, refresh_mirror
 from mlops_dsl.runtime.monitors.quality import read_labels
 from mlops_dsl.runtime.retraining.service import RetrainingTrigger
 from mlops_dsl.runtime.retraining.store import TriggerStore
+from mlops_dsl.runtime.source_data import SourceDataError, read_source
 from mlops_dsl.spec.problems import SpecError
 from tests.helpers.moto import client
 

@@ -156,7 +156,7 @@ def test_the_legitimate_forms_still_load() -> None:
         ("retraining_webhook.secret", "retrainWebhookToken\n", "a config key name"),
         ("models.churn.training.estimator", "sklearn.linear_model.LogisticRegression\n", "a dotted import path"),
         ("models.churn.training.estimator", "sklearn.linear_model.L\u00f6gistic", "a dotted import path"),
-        ("models.churn.training.entrypoint", "train; rm -rf /", "a Python module"),
+        ("models.churn.training.entrypoint", "train; rm -rf /", "a training function of the team's code as module.function"),
         ("models.churn.training.image", "ghcr.io/acme/trainer:1\n", "a container image reference"),
         ("image", "Ghcr.io/Acme/Runtime:1", "a container image reference"),
         ("models.churn.training.resources.instance_type", "ml.m5.large\n", "an instance type such as ml.m5.large"),

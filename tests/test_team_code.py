@@ -169,3 +169,31 @@ def test_status_shows_why_a_run_failed_in_one_line() -> None:
     lines = render(status).splitlines()
     at = next(i for i, line in enumerate(lines) if line.strip().startswith("condition-20261201-1"))
     assert lines[at + 1].strip() == "why: training function fleet_ml.training.fit raised KeyError: 'alpha'"
+
+
+def test_a_service_loads_the_resolved_json_with_the_code_its_target_put_there(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # What every deployed process does: the spec is JSON (no folder beside it), the code is where MLOPS_CODE_DIR says.
+    from mlops_dsl.contracts.code import CODE_DIR_ENV
+    from mlops_dsl.loading.loader import load_platform, resolved_json
+    from mlops_dsl.runtime.state import load_for_service
+    from tests.helpers.own_model import write_project
+
+    spec = load_platform(write_project(tmp_path / "project"), environment="local")["local"]
+    for name in [name for name in sys.modules if name.partition(".")[0] == "fleet_ml"]:
+        del sys.modules[name]  # imported from the project by the check above
+    resolved = tmp_path / "state" / "platform.json"
+    resolved.parent.mkdir()
+    resolved.write_text(resolved_json(spec))
+    snapshot(tmp_path / "project" / "src", tmp_path / "state" / "code")
+    monkeypatch.chdir(tmp_path / "state")
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    monkeypatch.delenv(CODE_DIR_ENV, raising=False)
+    with pytest.raises(Exception, match="fleet_ml"):  # without it, the estimators cannot be found: one line says so
+        load_for_service(str(resolved), "local")
+    monkeypatch.setenv(CODE_DIR_ENV, str(tmp_path / "state" / "code"))
+    loaded = load_for_service(str(resolved), "local")
+    assert loaded.platform.code == "src"
+    assert str(tmp_path / "state" / "code") == sys.path[-1]
+    assert __import__("fleet_ml.models").models.__file__.startswith(str(tmp_path / "state" / "code"))
+    for name in [name for name in sys.modules if name.partition(".")[0] == "fleet_ml"]:
+        del sys.modules[name]

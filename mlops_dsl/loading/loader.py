@@ -234,7 +234,7 @@ def _resolve(
     problems += _attribute(
         [
             Problem(p.path, p.message, source=shown)
-            for p in check_platform(platform, environment) + check_target(platform, environment, origin or Path(shown))
+            for p in check_platform(platform, environment) + check_target(platform, environment, origin)
         ],
         stack,
         stack_written,

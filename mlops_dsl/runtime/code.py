@@ -68,6 +68,19 @@ def unpack(archive: Path) -> Path:
     return folder
 
 
+def code_from_environment() -> Path | None:
+    """The code folder ``MLOPS_CODE_DIR`` names (a ``.zip`` unpacked), or None when it is unset."""
+    given = os.environ.get(CODE_DIR_ENV)
+    if not given:
+        return None
+    path = Path(given)
+    if path.is_file() and path.suffix == ".zip":
+        return unpack(path)
+    if path.is_dir():
+        return path.resolve()
+    raise SpecError([Problem(CODE_DIR_ENV, got_allowed(given, "the folder of the team's code, or a .zip of it", "not there"))])
+
+
 def deployed_code(spec: ResolvedSpec) -> Path | None:
     """The folder of the team's code for this process, or None when the platform names none.
 
@@ -76,14 +89,9 @@ def deployed_code(spec: ResolvedSpec) -> Path | None:
     """
     if spec.platform.code is None:
         return None
-    given = os.environ.get(CODE_DIR_ENV)
-    if given:
-        path = Path(given)
-        if path.is_file() and path.suffix == ".zip":
-            return unpack(path)
-        if path.is_dir():
-            return path.resolve()
-        raise SpecError([Problem(CODE_DIR_ENV, got_allowed(given, "the folder of the team's code, or a .zip of it", "not there"))])
+    given = code_from_environment()
+    if given is not None:
+        return given
     if spec.code_dir is not None and spec.code_dir.is_dir():
         return spec.code_dir
     where = f"the spec's folder {spec.code_dir}" if spec.code_dir is not None else f"{CODE_DIR_ENV} (unset)"

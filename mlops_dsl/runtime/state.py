@@ -14,7 +14,7 @@ from pathlib import Path
 
 from mlops_dsl.contracts.environment import ENVIRONMENT_ENV, REGISTRY_URI_ENV, SPEC_ENV
 from mlops_dsl.loading.loader import ResolvedSpec, load_platform
-from mlops_dsl.runtime.code import activate, deployed_code
+from mlops_dsl.runtime.code import activate, code_from_environment, deployed_code
 from mlops_dsl.spec.environment import LocalTarget
 from mlops_dsl.spec.feature_store import Source
 from mlops_dsl.spec.problems import Problem, SpecError, got_allowed, one_of
@@ -99,6 +99,8 @@ def load_for_service(spec_file: str | None, environment: str | None) -> Resolved
     environment = environment or os.environ.get(ENVIRONMENT_ENV)
     if not spec_file:
         raise SpecError([Problem("--spec", got_allowed(None, f"a platform spec file (or set {SPEC_ENV})"), source="mlops")])
+    # First the code the target put here, so the spec's check of its estimators sees what the runs will import.
+    activate(code_from_environment())
     resolved = load_platform(spec_file, environment=environment)
     spec = _one(resolved, environment)
     activate(deployed_code(spec))  # the team's code, importable in every service alike
