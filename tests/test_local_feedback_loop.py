@@ -17,7 +17,6 @@ the alert can start a run here (the new-data path has its own tests).
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 import time
 from collections.abc import Iterator
@@ -28,11 +27,10 @@ from typing import Any
 import httpx
 import pytest
 
-from mlops_dsl.local.status import collect
 from mlops_dsl.local.up import resolve
 from mlops_dsl.runtime.registry import ModelRegistry
 from mlops_dsl.runtime.trainer import better
-from tests.helpers.local import copy_example, free_base_port, mlops, traffic_module
+from tests.helpers.local import RunningPlatform, copy_example, free_base_port, mlops, traffic_module
 from tests.helpers.processes import wait_until
 
 pytestmark = pytest.mark.slow
@@ -41,36 +39,13 @@ ALERT = "churn-feature-drift"
 
 
 @dataclass
-class Platform:
+class Platform(RunningPlatform):
     folder: Path
-    spec: Path
-    state: Path
-    base_port: int
     up_output: str
-
-    @property
-    def prometheus(self) -> str:
-        return f"http://127.0.0.1:{self.base_port + 10}"
 
     @property
     def server(self) -> str:
         return f"http://127.0.0.1:{self.base_port}"
-
-    def status(self) -> dict[str, Any]:
-        return collect(resolve(str(self.spec), None, str(self.state)))
-
-    def decisions(self) -> list[dict[str, Any]]:
-        with sqlite3.connect(f"file:{self.state / 'trigger.db'}?mode=ro", uri=True) as db:
-            db.row_factory = sqlite3.Row
-            return [dict(row) for row in db.execute("SELECT * FROM decisions ORDER BY id")]
-
-    def logs(self) -> str:
-        """The tail of every service log, for a failure message."""
-        parts = []
-        for log in sorted((self.state / "logs").glob("*.log")):
-            lines = log.read_text(errors="replace").splitlines()[-25:]
-            parts.append(f"--- {log.name}\n" + "\n".join(lines))
-        return "\n".join(parts)
 
 
 @pytest.fixture(scope="module")
@@ -84,7 +59,7 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
     )
     state = folder / "state"
     up = mlops("up", spec, "--state-dir", state, cwd=folder)
-    result = Platform(folder, spec, state, base_port, up.stdout)
+    result = Platform(spec, state, base_port, folder, up.stdout)
     try:
         assert up.returncode == 0, f"mlops up failed:\n{up.stdout}\n{up.stderr}\n{result.logs() if state.exists() else ''}"
         yield result

@@ -13,7 +13,6 @@ content hash in the new version's lineage.
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 import time
 from collections.abc import Iterator
@@ -27,10 +26,9 @@ import pytest
 import tritonclient.http as triton
 
 from mlops_dsl.contracts.code import code_hash
-from mlops_dsl.local.status import collect
 from mlops_dsl.local.up import resolve
 from mlops_dsl.runtime.registry import ModelRegistry
-from tests.helpers.local import free_base_port, mlops
+from tests.helpers.local import RunningPlatform, free_base_port, mlops
 from tests.helpers.own_model import CLASSES, FEATURES, vehicles, write_data, write_project
 from tests.helpers.processes import wait_until
 
@@ -40,39 +38,17 @@ ALERT = "condition-drift"
 
 
 @dataclass
-class Fleet:
+class Fleet(RunningPlatform):
     project: Path
-    spec: Path
-    state: Path
     elsewhere: Path
-    base_port: int
     up_output: str
 
     @property
     def server(self) -> str:
         return f"127.0.0.1:{self.base_port}"
 
-    @property
-    def prometheus(self) -> str:
-        return f"http://127.0.0.1:{self.base_port + 10}"
-
-    def status(self) -> dict[str, Any]:
-        return collect(resolve(str(self.spec), None, str(self.state)))
-
     def registry(self) -> ModelRegistry:
         return ModelRegistry(resolve(str(self.spec), None, str(self.state)).paths.registry_uri())
-
-    def decisions(self) -> list[dict[str, Any]]:
-        with sqlite3.connect(f"file:{self.state / 'trigger.db'}?mode=ro", uri=True) as db:
-            db.row_factory = sqlite3.Row
-            return [dict(row) for row in db.execute("SELECT * FROM decisions ORDER BY id")]
-
-    def logs(self) -> str:
-        parts = []
-        for log in sorted([*(self.state / "logs").glob("*.log"), *(self.state / "runs").glob("*/log.txt")]):
-            lines = log.read_text(errors="replace").splitlines()[-25:]
-            parts.append(f"--- {log.relative_to(self.state)}\n" + "\n".join(lines))
-        return "\n".join(parts)
 
 
 @pytest.fixture(scope="module")
@@ -85,7 +61,7 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
     elsewhere = root / "elsewhere"  # not the spec's folder, not its parent: nothing may depend on where `mlops up` runs
     elsewhere.mkdir()
     up = mlops("up", spec.resolve(), "--state-dir", state.resolve(), cwd=elsewhere, timeout=900)
-    result = Fleet(root / "project", spec.resolve(), state.resolve(), elsewhere, base_port, up.stdout)
+    result = Fleet(spec.resolve(), state.resolve(), base_port, root / "project", elsewhere, up.stdout)
     try:
         assert up.returncode == 0, f"mlops up failed:\n{up.stdout}\n{up.stderr}\n{result.logs() if state.exists() else ''}"
         yield result

@@ -197,3 +197,17 @@ def test_a_service_loads_the_resolved_json_with_the_code_its_target_put_there(tm
     assert __import__("fleet_ml.models").models.__file__.startswith(str(tmp_path / "state" / "code"))
     for name in [name for name in sys.modules if name.partition(".")[0] == "fleet_ml"]:
         del sys.modules[name]
+
+
+def test_a_module_beside_the_spec_named_like_the_standard_library_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from mlops_dsl.cli.main import main
+
+    (tmp_path / "statistics.py").write_text("FEATURES = ['a']\n")
+    spec = tmp_path / "platform.py"  # the spec itself may be called platform.py: it is loaded by its path
+    spec.write_text("from statistics import FEATURES\n")
+    assert main(["validate", str(spec)]) == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.endswith(
+        "platform.py: imports 'statistics', which is Python's standard library module, so statistics.py beside it "
+        "is never the one imported; allowed: a module name of its own"
+    )

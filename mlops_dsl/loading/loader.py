@@ -14,6 +14,7 @@ collected and raised together as a :class:`~mlops_dsl.spec.problems.SpecError`.
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import importlib.util
 import json
@@ -139,6 +140,9 @@ def import_declaration(path: Path) -> Platform:
     module_spec = importlib.util.spec_from_file_location(module_name, path)
     if module_spec is None or module_spec.loader is None:
         raise SpecError([Problem("", got_allowed(path.suffix, "a .py file", "not a Python file"), source=shown)])
+    hidden = _hidden_siblings(path)
+    if hidden:
+        raise SpecError([hidden])
     module = importlib.util.module_from_spec(module_spec)
     # Let a spec import its siblings (a shared features module, say). Appended,
     # not prepended: a spec file named platform.py must not shadow the stdlib.
@@ -157,6 +161,30 @@ def import_declaration(path: Path) -> Platform:
     finally:
         sys.path.remove(str(path.resolve().parent))
     return _find_platform(module.__dict__, shown)
+
+
+def _hidden_siblings(path: Path) -> Problem | None:
+    """A module beside the spec that the spec imports by a standard-library module's name: it would never be the one imported."""
+    try:
+        tree = ast.parse(path.read_bytes())
+    except (SyntaxError, ValueError, OSError):
+        return None  # the import below reports it
+    imported = {alias.name.partition(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    imported |= {
+        node.module.partition(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module and not node.level
+    }
+    folder = path.resolve().parent
+    for name in sorted(imported & sys.stdlib_module_names):
+        for sibling in (folder / f"{name}.py", folder / name / "__init__.py"):
+            if sibling.is_file() and sibling.resolve() != path.resolve():
+                shown = sibling.relative_to(folder).as_posix()
+                return Problem(
+                    "",
+                    f"imports {name!r}, which is Python's standard library module, so {shown} beside it is never the one imported; "
+                    "allowed: a module name of its own",
+                    source=display_path(path),
+                )
+    return None
 
 
 def _line_in(path: Path, error: BaseException) -> int | None:

@@ -5,13 +5,17 @@ from __future__ import annotations
 import importlib.util
 import random
 import shutil
+import sqlite3
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from mlops_dsl.local.layout import OFFSETS
 from mlops_dsl.local.processes import port_in_use
+from mlops_dsl.local.status import collect
+from mlops_dsl.local.up import resolve
 from tests.conftest import ROOT
 
 EXAMPLE = ROOT / "examples" / "churn"
@@ -69,3 +73,34 @@ def traffic_module(folder: Path) -> Any:
     sys.modules[name] = module  # its dataclasses look their module up
     spec.loader.exec_module(module)
     return module
+
+
+@dataclass
+class RunningPlatform:
+    """A platform ``mlops up`` brought up for a test: its spec file, state directory and ports."""
+
+    spec: Path
+    state: Path
+    base_port: int
+
+    @property
+    def prometheus(self) -> str:
+        return f"http://127.0.0.1:{self.base_port + 10}"
+
+    def status(self) -> dict[str, Any]:
+        """What ``mlops status --json`` shows."""
+        return collect(resolve(str(self.spec), None, str(self.state)))
+
+    def decisions(self) -> list[dict[str, Any]]:
+        """Every decision the retraining trigger recorded, oldest first."""
+        with sqlite3.connect(f"file:{self.state / 'trigger.db'}?mode=ro", uri=True) as db:
+            db.row_factory = sqlite3.Row
+            return [dict(row) for row in db.execute("SELECT * FROM decisions ORDER BY id")]
+
+    def logs(self) -> str:
+        """The tail of every service's and run's log, for a failure message."""
+        parts = []
+        for log in sorted([*(self.state / "logs").glob("*.log"), *(self.state / "runs").glob("*/log.txt")]):
+            lines = log.read_text(errors="replace").splitlines()[-25:]
+            parts.append(f"--- {log.relative_to(self.state)}\n" + "\n".join(lines))
+        return "\n".join(parts)
