@@ -231,7 +231,7 @@ def test_batch_scoring_writes_one_probability_column_per_class(trained_state: Pa
 
     state = copy_state(trained_state, tmp_path / "state")
     x = rows(600, seed=5)
-    estimator = LogisticRegression(max_iter=500).fit(x, three_classes(x, CLASSES).astype(int))
+    estimator = make_pipeline(StandardScaler(), LogisticRegression(max_iter=500)).fit(x, three_classes(x, CLASSES).astype(int))
     version = register_multiclass(ModelRegistry(StatePaths(state).registry_uri()), estimator, x)
     folder = StatePaths(state).data_root / "batch" / "in"
     folder.mkdir(parents=True)

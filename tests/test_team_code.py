@@ -33,7 +33,7 @@ def write(folder: Path, files: dict[str, str | bytes]) -> Path:
     return folder
 
 
-CODE = {
+CODE: dict[str, str | bytes] = {
     "teamlib/__init__.py": "",
     "teamlib/features.py": "SCALE = 2\n",
     "helpers.py": "def double(x):\n    return 2 * x\n",
@@ -55,7 +55,7 @@ def test_the_hash_depends_on_names_and_contents_only(tmp_path: Path) -> None:
     assert code_hash(one) == code_hash(two) == content_hash([(k, v.encode() if isinstance(v, str) else v) for k, v in CODE.items()])
     (two / "helpers.py").write_text("def double(x):\n    return x + x\n")
     assert code_hash(one) != code_hash(two)
-    (two / "helpers.py").write_text(CODE["helpers.py"])  # type: ignore[arg-type]
+    (two / "helpers.py").write_text(str(CODE["helpers.py"]))
     (two / "helpers.py").rename(two / "helper.py")
     assert code_hash(one) != code_hash(two)
 
