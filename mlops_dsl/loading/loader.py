@@ -28,6 +28,7 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
+from mlops_dsl.loading.code_rules import code_folder
 from mlops_dsl.loading.nesting import MAX_DEPTH, nesting_problem
 from mlops_dsl.loading.overlay import apply_overrides
 from mlops_dsl.loading.pydantic_errors import problems_from
@@ -66,9 +67,7 @@ class ResolvedSpec:
         None when the platform names no code, or when it was loaded from resolved JSON: a deployed service
         finds the code where its target put it (``MLOPS_CODE_DIR``, :mod:`mlops_dsl.contracts.code`).
         """
-        if self.platform.code is None or self.origin is None:
-            return None
-        return Path(os.path.normpath(self.origin.parent / self.platform.code))
+        return code_folder(self.platform, self.origin)
 
     @property
     def stage(self) -> Stage:

@@ -26,7 +26,7 @@ import subprocess
 import sys
 import tempfile
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,29 +43,39 @@ class CodeLineage:
     commit: str | None = None
 
 
-def _cache_root() -> Path:
-    return Path(tempfile.gettempdir()) / "mlops-code"
+def cached_folder(name: str, fill: Callable[[Path], Path]) -> Path:
+    """A folder of the code cache (in the temporary directory), made once: ``fill(scratch)`` makes it, returning where.
+
+    Filled in a scratch folder and renamed into place, so a process never sees half of one; when another
+    process made it meanwhile, its copy stays.
+    """
+    root = Path(tempfile.gettempdir()) / "mlops-code"
+    folder = root / name
+    if folder.is_dir():
+        return folder
+    root.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix="partial-", dir=root))
+    try:
+        with contextlib.suppress(OSError):  # OSError: made meanwhile by another process
+            fill(scratch).rename(folder)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return folder
 
 
 def unpack(archive: Path) -> Path:
     """A zip archive of the code, unpacked once into a cache folder named by the archive's content."""
-    digest = hashlib.sha256(archive.read_bytes()).hexdigest()[:16]
-    folder = _cache_root() / f"archive-{digest}"
-    if folder.is_dir():
-        return folder
-    _cache_root().mkdir(parents=True, exist_ok=True)
-    partial = Path(tempfile.mkdtemp(prefix="partial-", dir=_cache_root()))
-    with zipfile.ZipFile(archive) as bundle:
-        for member in bundle.infolist():
-            target = (partial / member.filename).resolve()
-            if not target.is_relative_to(partial.resolve()):
-                raise SpecError([Problem(CODE_DIR_ENV, got_allowed(str(archive), "a zip of the code", f"{member.filename!r} leaves it"))])
-        bundle.extractall(partial)
-    try:
-        partial.rename(folder)
-    except OSError:  # unpacked meanwhile by another process
-        shutil.rmtree(partial, ignore_errors=True)
-    return folder
+
+    def extract(scratch: Path) -> Path:
+        with zipfile.ZipFile(archive) as bundle:
+            for member in bundle.infolist():
+                if not (scratch / member.filename).resolve().is_relative_to(scratch.resolve()):
+                    leaves = f"{member.filename!r} leaves it"
+                    raise SpecError([Problem(CODE_DIR_ENV, got_allowed(str(archive), "a zip of the code", leaves))])
+            bundle.extractall(scratch)
+        return scratch
+
+    return cached_folder(f"archive-{hashlib.sha256(archive.read_bytes()).hexdigest()[:16]}", extract)
 
 
 def code_from_environment() -> Path | None:

@@ -18,7 +18,6 @@ import contextlib
 import json
 import logging
 import os
-import shutil
 import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -26,7 +25,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from mlops_dsl.runtime.baseline import Baseline
-from mlops_dsl.runtime.code import isolated, snapshot
+from mlops_dsl.runtime.code import cached_folder, isolated, snapshot
 from mlops_dsl.spec.feature_store import column_of
 
 # MLflow reads these when it is imported: no telemetry, no progress bars in logs.
@@ -347,16 +346,10 @@ class ModelRegistry:
         """The copy of the team's code a version was trained with, downloaded once per hash; None if it has none."""
         if not code_hash:
             return None
-        folder = Path(tempfile.gettempdir()) / "mlops-code" / f"version-{code_hash.removeprefix('sha256:')[:16]}"
-        if folder.is_dir():
-            return folder
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        scratch = Path(tempfile.mkdtemp(prefix="partial-", dir=folder.parent))
-        downloaded = Path(self.client.download_artifacts(run_id, CODE_ARTIFACT, str(scratch)))
-        with contextlib.suppress(OSError):  # OSError: downloaded meanwhile by another process
-            downloaded.rename(folder)
-        shutil.rmtree(scratch, ignore_errors=True)
-        return folder
+        return cached_folder(
+            f"version-{code_hash.removeprefix('sha256:')[:16]}",
+            lambda scratch: Path(self.client.download_artifacts(run_id, CODE_ARTIFACT, str(scratch))),
+        )
 
 
 def _pair(tag: str | None) -> tuple[str, float] | None:
