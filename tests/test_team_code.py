@@ -143,6 +143,21 @@ def test_a_folder_that_differs_from_its_commit_gets_none(repository: Path, chang
     assert git_commit(repository / "src") is None
 
 
+def test_bytecode_and_hidden_files_beside_the_code_do_not_count(repository: Path) -> None:
+    # Not part of the code (nor of its hash): running the code makes __pycache__, ignored or not.
+    (repository / ".gitignore").write_text("__pycache__/\n")
+    git(repository, "-c", "user.email=t@example.com", "-c", "user.name=t", "add", ".gitignore")
+    git(repository, "-c", "user.email=t@example.com", "-c", "user.name=t", "commit", "-qm", "ignore")
+    write(repository / "src", {"teamlib/__pycache__/features.cpython-311.pyc": b"\0", ".notes": "scratch\n"})
+    assert git_commit(repository / "src") is not None
+
+
+def test_a_staged_change_gets_none(repository: Path) -> None:
+    (repository / "src" / "helpers.py").write_text("staged = True\n")
+    git(repository, "add", "src/helpers.py")
+    assert git_commit(repository / "src") is None
+
+
 def test_a_folder_outside_any_repository_gets_none(tmp_path: Path) -> None:
     assert git_commit(write(tmp_path / "plain", CODE)) is None
 

@@ -150,10 +150,11 @@ def isolated(folder: Path) -> Iterator[None]:
 
 
 def git_commit(folder: Path) -> str | None:
-    """The commit of the git repository holding ``folder``, only if nothing in ``folder`` differs from it.
+    """The commit of the git repository holding ``folder``, only if every file of the code is tracked and unchanged.
 
-    Untracked, modified and ignored-but-present files all count as differences: a folder that merely lies
-    inside some repository (a home directory under version control, say) gets no commit.
+    An untracked, modified or staged file of the code gives None: a folder that merely lies inside some
+    repository (a home directory under version control, say) gets no commit. Files that are not part of
+    the code (``__pycache__``, hidden ones) do not count, as they do not count in its hash.
     """
 
     def git(*args: str) -> str | None:
@@ -164,11 +165,9 @@ def git_commit(folder: Path) -> str | None:
         return done.stdout.strip() if done.returncode == 0 else None
 
     commit = git("rev-parse", "--verify", "HEAD")
-    if not commit:
-        return None
-    tracked = git("ls-files", "--", ".")
-    changed = git("status", "--porcelain", "--untracked-files=all", "--ignored", "--", ".")
-    if not tracked or changed is None or changed:
+    tracked = git("ls-files", "--", ".")  # paths relative to the folder
+    changed = git("status", "--porcelain", "--untracked-files=no", "--", ".")
+    if not commit or not tracked or changed is None or changed:
         return None
     files = {relative for relative, _ in code_files(folder)}
     if not files <= set(tracked.splitlines()):
