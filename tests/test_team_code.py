@@ -80,6 +80,16 @@ def test_an_archive_that_escapes_is_refused(tmp_path: Path) -> None:
     assert not (tmp_path.parent / "outside.py").exists()
 
 
+def test_an_archive_that_is_not_a_zip_is_one_line(tmp_path: Path) -> None:
+    from mlops_dsl.spec.problems import SpecError
+
+    archive = tmp_path / "code.zip"
+    archive.write_bytes(b"not a zip at all")
+    with pytest.raises(SpecError) as raised:
+        unpack(archive)
+    assert str(raised.value).count("\n") == 0 and "allowed: a zip of the code" in str(raised.value)
+
+
 def test_a_snapshot_replaces_the_copy_whole_and_notes_the_commit(tmp_path: Path) -> None:
     source = write(tmp_path / "src", CODE)
     into = tmp_path / "state" / "code"

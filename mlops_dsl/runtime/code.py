@@ -67,7 +67,11 @@ def unpack(archive: Path) -> Path:
     """A zip archive of the code, unpacked once into a cache folder named by the archive's content."""
 
     def extract(scratch: Path) -> Path:
-        with zipfile.ZipFile(archive) as bundle:
+        try:
+            bundle = zipfile.ZipFile(archive)
+        except zipfile.BadZipFile as error:
+            raise SpecError([Problem(CODE_DIR_ENV, got_allowed(str(archive), "a zip of the code", str(error)))]) from None
+        with bundle:
             for member in bundle.infolist():
                 if not (scratch / member.filename).resolve().is_relative_to(scratch.resolve()):
                     leaves = f"{member.filename!r} leaves it"
